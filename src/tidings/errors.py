@@ -1,0 +1,60 @@
+"""Domain errors. Raised inside services, mapped to one JSON shape / one error page at the edges."""
+
+from __future__ import annotations
+
+
+class TidingsError(Exception):
+    """Base of every error Tidings raises on purpose. `code` is stable and machine-readable."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.code)
+        if code:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class NotFound(TidingsError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(TidingsError):
+    """The thing already exists."""
+
+    code = "conflict"
+    status = 409
+
+
+class InvalidInput(TidingsError):
+    """The input was malformed."""
+
+    code = "invalid_input"
+    status = 422
+
+
+class FeedError(TidingsError):
+    """A feed could not be used. Stored on the feed as data, never allowed to crash a worker."""
+
+    code = "feed_error"
+    status = 502
+
+
+class FeedParseError(FeedError):
+    """The document is not a feed we can read."""
+
+    code = "feed_parse_error"
+
+
+class ExtractionError(TidingsError):
+    """No article text could be extracted from the page."""
+
+    code = "extraction_error"
+    status = 422
