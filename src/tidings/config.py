@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     max_feed_errors: int = Field(default=10, ge=1, description="Consecutive failures before a feed is disabled.")
     fetch_articles: bool = Field(default=True, description="Download each article page for full text.")
     max_new_articles_per_poll: int = Field(default=100, ge=1)
+    extract_processes: int = Field(
+        default=-1, ge=-1, description="Extraction worker processes: -1 = one per core, 0 = a thread."
+    )
+    fetch_log_retention_days: int = Field(default=14, ge=1)
 
     # --- process
     load_default_sources: bool = Field(default=True, description="Load the bundled OPML into an empty database.")

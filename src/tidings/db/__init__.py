@@ -1,0 +1,1 @@
+"""Storage plumbing: declarative base, engine factory, Alembic migrations."""

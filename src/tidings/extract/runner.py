@@ -1,0 +1,52 @@
+"""Where extraction runs. It is CPU-bound, so it must stay off the event loop.
+
+A process pool uses every core (the GIL would serialise threads); the inline runner, a thread,
+suits tests and small machines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Protocol
+
+from tidings.extract.article import ExtractedArticle, extract_article
+
+
+class ArticleExtractor(Protocol):
+    async def extract(
+        self, html: bytes | str, *, url: str | None, fallback_html: str | None = None
+    ) -> ExtractedArticle: ...
+
+    def close(self) -> None: ...
+
+
+class PoolExtractor:
+    """Runs `extract_article` in an executor: processes by default, a thread when processes=0."""
+
+    def __init__(self, processes: int = -1) -> None:
+        if processes < 0:
+            processes = os.cpu_count() or 1
+        self._executor: Executor
+        if processes == 0:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+        else:
+            # forkserver: forking a process that runs an event loop and threads is unsafe.
+            context = multiprocessing.get_context("forkserver")
+            self._executor = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+        self.processes = processes
+
+    async def extract(
+        self, html: bytes | str, *, url: str | None, fallback_html: str | None = None
+    ) -> ExtractedArticle:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _extract, html, url, fallback_html)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _extract(html: bytes | str, url: str | None, fallback_html: str | None) -> ExtractedArticle:
+    return extract_article(html, url=url, fallback_html=fallback_html)

@@ -1,0 +1,1 @@
+"""Ingestion: fetching feeds and pages from the outside world, safely and politely."""

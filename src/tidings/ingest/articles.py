@@ -1,0 +1,198 @@
+"""One feed entry → one stored article (or nothing, when we already have it).
+
+Used by the poller for every new entry; the steps are: fetch the page (robots-aware), extract,
+canonicalise, de-duplicate (canonical URL or identical text), store in its own short transaction.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tidings.config import Settings
+from tidings.errors import ExtractionError
+from tidings.extract.article import ExtractedArticle
+from tidings.extract.runner import ArticleExtractor
+from tidings.extract.sanitize import html_to_text, sanitize_html
+from tidings.extract.urls import article_id, canonicalize_url, content_hash
+from tidings.ingest import repo
+from tidings.ingest.fetcher import FetchError, Fetcher, FetchResult
+from tidings.ingest.models import Article
+from tidings.ingest.parser import FeedEntry
+
+log = logging.getLogger(__name__)
+
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+# Identical text shorter than this (a one-line teaser, "Photo: AP") says nothing about identity.
+MIN_TEXT_FOR_HASH_DEDUP = 200
+
+
+@dataclass(frozen=True, slots=True)
+class FeedContext:
+    """What an entry needs to know about the feed it came from (a snapshot, not an ORM object)."""
+
+    feed_id: int
+    source_id: int
+    language: str | None
+
+
+def entry_url_hash(link: str) -> str:
+    return article_id(canonicalize_url(link))
+
+
+class ArticleIngestor:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        fetcher: Fetcher,
+        extractor: ArticleExtractor,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.fetcher = fetcher
+        self.extractor = extractor
+
+    async def ingest(self, entry: FeedEntry, feed: FeedContext, *, now: datetime) -> str | None:
+        """Store the entry's article; return its id if it is new, None if we already had it."""
+        page = await self._fetch_page(entry.link)
+        extracted, origin = await self._extract(entry, page)
+        if extracted is None:
+            log.info("entry skipped, nothing usable: %s", entry.link)
+            return None
+        final_url = page.url if page is not None else entry.link
+        canonical = _choose_canonical(extracted.canonical_url, final_url)
+        aid = article_id(canonical)
+        aliases = {aid, entry_url_hash(entry.link), entry_url_hash(final_url)}
+        text_hash = content_hash(extracted.text or extracted.title or canonical)
+        article = Article(
+            id=aid,
+            canonical_url=canonical,
+            url=final_url,
+            source_id=feed.source_id,
+            feed_id=feed.feed_id,
+            title=_title(entry, extracted),
+            author=(extracted.author or entry.author or None),
+            published_at=_published(entry, extracted, now),
+            fetched_at=now,
+            language=extracted.language or entry.language or feed.language,
+            image_url=extracted.image or entry.image,
+            summary=entry.summary or extracted.description,
+            text=extracted.text,
+            html=extracted.html,
+            content_hash=text_hash,
+            word_count=extracted.word_count,
+            categories=list(dict.fromkeys(entry.categories))[:20],
+            body_origin=origin,
+        )
+        dedup_hash = text_hash if len(extracted.text) >= MIN_TEXT_FOR_HASH_DEDUP else None
+        return await self._store(article, aliases, dedup_hash)
+
+    async def _fetch_page(self, link: str) -> FetchResult | None:
+        if not self.settings.fetch_articles:
+            return None
+        try:
+            page = await self.fetcher.fetch(link, accept=HTML_ACCEPT, check_robots=self.settings.respect_robots)
+        except FetchError as exc:
+            # Not fatal: the feed's own content stands in for the page.
+            log.info("article page not fetched (%s): %s", exc.code, link)
+            return None
+        content_type = page.content_type or ""
+        if page.content and ("html" in content_type or not content_type):
+            return page
+        return None
+
+    async def _extract(
+        self, entry: FeedEntry, page: FetchResult | None
+    ) -> tuple[ExtractedArticle | None, str]:
+        if page is not None:
+            try:
+                result = await self.extractor.extract(
+                    page.content, url=page.url, fallback_html=entry.content_html
+                )
+                return result, "page"
+            except ExtractionError:
+                pass
+        if entry.content_html:
+            try:
+                return await self.extractor.extract(entry.content_html, url=entry.link), "feed"
+            except ExtractionError:
+                pass
+        return _from_summary(entry), "summary"
+
+    async def _store(self, article: Article, aliases: set[str], dedup_hash: str | None) -> str | None:
+        async with self.sessionmaker() as session:
+            try:
+                async with session.begin():
+                    existing = await repo.find_existing_article(
+                        session, article_id=article.id, content_hash=dedup_hash
+                    )
+                    if existing is not None:
+                        await repo.add_url_aliases(session, article_id=existing, url_hashes=aliases)
+                        return None
+                    session.add(article)
+                    await session.flush()
+                    await repo.add_url_aliases(session, article_id=article.id, url_hashes=aliases)
+            except IntegrityError:
+                # Another poll stored the same article between our check and insert: it is a duplicate.
+                log.debug("concurrent insert of %s", article.canonical_url)
+                return None
+        return article.id
+
+
+def _choose_canonical(declared: str | None, final_url: str) -> str:
+    """Trust rel=canonical only within the same site: a page must not claim another site's identity."""
+    fallback = canonicalize_url(final_url)
+    if not declared:
+        return fallback
+    declared = canonicalize_url(declared)
+    if _site(declared) == _site(fallback):
+        return declared
+    return fallback
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def _title(entry: FeedEntry, extracted: ExtractedArticle) -> str:
+    title = (entry.title or extracted.title or "").strip()
+    if not title:
+        title = extracted.text[:80].split("\n")[0] or "(untitled)"
+    return title[:1000]
+
+
+def _published(entry: FeedEntry, extracted: ExtractedArticle, now: datetime) -> datetime:
+    for candidate in (entry.published, extracted.published, entry.updated):
+        if candidate is not None and candidate <= now + timedelta(hours=1):
+            return candidate
+    return now
+
+
+def _from_summary(entry: FeedEntry) -> ExtractedArticle | None:
+    summary = (entry.summary or "").strip()
+    if not summary and not entry.title:
+        return None
+    body = sanitize_html(f"<p>{html_lib.escape(summary)}</p>") if summary else ""
+    text = html_to_text(body) if body else ""
+    return ExtractedArticle(
+        title=entry.title,
+        author=entry.author,
+        published=entry.published,
+        language=entry.language,
+        image=entry.image,
+        text=text,
+        html=body,
+        canonical_url=None,
+        site_name=None,
+        description=summary or None,
+        word_count=len(text.split()),
+    )

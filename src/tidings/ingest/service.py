@@ -1,0 +1,288 @@
+"""The one ingestion pipeline: poll a feed → parse → ingest new entries → record the outcome.
+
+Every caller (scheduler, `tidings crawl`, the Redis worker, the admin "refresh" button) goes through
+`Poller.poll_feed`. Whatever goes wrong becomes data on the feed (error_count, last_error, backoff)
+and a FetchLog row; nothing escapes to crash the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tidings.config import Settings
+from tidings.db.base import utcnow
+from tidings.errors import FeedParseError, TidingsError
+from tidings.extract.runner import ArticleExtractor
+from tidings.ingest import repo
+from tidings.ingest.articles import ArticleIngestor, FeedContext, entry_url_hash
+from tidings.ingest.fetcher import FetchError, Fetcher, FetchResult
+from tidings.ingest.models import Source
+from tidings.ingest.parser import FeedEntry, ParsedFeed, parse_feed
+from tidings.ingest.schedule import (
+    ScheduleBounds,
+    backoff_delay,
+    interval_from_entries,
+    next_interval,
+    should_disable,
+)
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+# Parsing a large feed takes milliseconds of CPU; past this size, do it off the event loop.
+PARSE_IN_THREAD_BYTES = 256 * 1024
+
+
+@dataclass(slots=True)
+class PollOutcome:
+    feed_id: int
+    url: str
+    outcome: str  # ok | not_modified | error
+    status: int | None = None
+    entries: int = 0
+    new_articles: int = 0
+    error: str | None = None
+    error_code: str | None = None
+    duration_ms: int = 0
+    next_poll_at: datetime | None = None
+    disabled: bool = False
+    warning: str | None = None  # a non-fatal complaint about the feed (recovered from bad XML...)
+    article_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedSnapshot:
+    id: int
+    url: str
+    source_id: int
+    etag: str | None
+    last_modified: str | None
+    interval: int
+    error_count: int
+    language: str | None
+    has_title: bool
+
+
+class Poller:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        fetcher: Fetcher,
+        extractor: ArticleExtractor,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.fetcher = fetcher
+        self.clock = clock
+        self.bounds = ScheduleBounds.from_settings(settings)
+        self.articles = ArticleIngestor(
+            settings=settings, sessionmaker=sessionmaker, fetcher=fetcher, extractor=extractor
+        )
+
+    async def poll_feed(self, feed_id: int) -> PollOutcome:
+        started = time.perf_counter()
+        snapshot = await self._snapshot(feed_id)
+        if snapshot is None:
+            return PollOutcome(feed_id=feed_id, url="", outcome="error", error="feed not found")
+        try:
+            outcome, values = await self._poll(snapshot)
+        except (FetchError, FeedParseError) as exc:
+            outcome, values = self._failure(snapshot, exc)
+        except Exception as exc:  # a bug must not take the worker down with it
+            log.exception("unexpected error polling feed %s", snapshot.url)
+            outcome, values = self._failure(snapshot, exc)
+        outcome.duration_ms = int((time.perf_counter() - started) * 1000)
+        await self._persist(snapshot, values, outcome)
+        return outcome
+
+    async def _snapshot(self, feed_id: int) -> _FeedSnapshot | None:
+        async with self.sessionmaker() as session:
+            feed = await repo.get_feed(session, feed_id)
+            if feed is None:
+                return None
+            source = await session.get(Source, feed.source_id)
+            return _FeedSnapshot(
+                id=feed.id,
+                url=feed.url,
+                source_id=feed.source_id,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                interval=feed.interval_seconds,
+                error_count=feed.error_count,
+                language=source.language if source is not None else None,
+                has_title=bool(feed.title),
+            )
+
+    async def _poll(self, feed: _FeedSnapshot) -> tuple[PollOutcome, dict[str, object]]:
+        result = await self.fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
+        )
+        if result.not_modified:
+            return self._not_modified(feed, result)
+        parsed = await self._parse(result)
+        new_ids = await self._ingest_new_entries(feed, parsed)
+        return self._success(feed, result, parsed, new_ids)
+
+    async def _parse(self, result: FetchResult) -> ParsedFeed:
+        if len(result.content) > PARSE_IN_THREAD_BYTES:
+            return await asyncio.to_thread(
+                parse_feed, result.content, url=result.url, content_type=result.content_type
+            )
+        return parse_feed(result.content, url=result.url, content_type=result.content_type)
+
+    async def _ingest_new_entries(self, feed: _FeedSnapshot, parsed: ParsedFeed) -> list[str]:
+        entries = _unique_by_link(parsed.entries)[: self.settings.max_new_articles_per_poll]
+        async with self.sessionmaker() as session:
+            known = await repo.known_url_hashes(session, (entry_url_hash(e.link) for e in entries))
+        fresh = [e for e in entries if entry_url_hash(e.link) not in known]
+        if not fresh:
+            return []
+        context = FeedContext(feed_id=feed.id, source_id=feed.source_id, language=parsed.language or feed.language)
+        now = self.clock()
+        results = await asyncio.gather(
+            *(self._ingest_one(entry, context, now) for entry in fresh), return_exceptions=False
+        )
+        return [r for r in results if r is not None]
+
+    async def _ingest_one(self, entry: FeedEntry, context: FeedContext, now: datetime) -> str | None:
+        try:
+            return await self.articles.ingest(entry, context, now=now)
+        except TidingsError as exc:
+            log.info("entry %s not ingested: %s", entry.link, exc)
+        except Exception:
+            # One bad entry must not cost us the others in the same feed.
+            log.exception("unexpected error ingesting %s", entry.link)
+        return None
+
+    def _not_modified(self, feed: _FeedSnapshot, result: FetchResult) -> tuple[PollOutcome, dict[str, object]]:
+        now = self.clock()
+        interval = next_interval(
+            current=feed.interval, bounds=self.bounds, new_entries=0, observed=feed.interval, max_age=result.max_age
+        )
+        values: dict[str, object] = {
+            "last_polled_at": now,
+            "last_success_at": now,
+            "error_count": 0,
+            "last_error": None,
+            "last_error_code": None,
+            "interval_seconds": interval,
+            "next_poll_at": now + timedelta(seconds=interval),
+        }
+        outcome = PollOutcome(
+            feed_id=feed.id, url=feed.url, outcome="not_modified", status=304, next_poll_at=now + timedelta(seconds=interval)
+        )
+        return outcome, values
+
+    def _success(
+        self, feed: _FeedSnapshot, result: FetchResult, parsed: ParsedFeed, new_ids: list[str]
+    ) -> tuple[PollOutcome, dict[str, object]]:
+        now = self.clock()
+        observed = interval_from_entries((e.published for e in parsed.entries), self.bounds)
+        interval = next_interval(
+            current=feed.interval,
+            bounds=self.bounds,
+            new_entries=len(new_ids),
+            observed=observed,
+            max_age=result.max_age,
+            ttl_minutes=parsed.ttl_minutes,
+        )
+        values: dict[str, object] = {
+            "etag": result.etag,
+            "last_modified": result.last_modified,
+            "kind": parsed.kind,
+            "last_polled_at": now,
+            "last_success_at": now,
+            "error_count": 0,
+            "last_error": None,
+            "last_error_code": None,
+            "interval_seconds": interval,
+            "next_poll_at": now + timedelta(seconds=interval),
+        }
+        if new_ids:
+            values["last_new_entry_at"] = now
+        if not feed.has_title and parsed.title:
+            values["title"] = parsed.title[:500]
+        outcome = PollOutcome(
+            feed_id=feed.id,
+            url=feed.url,
+            outcome="ok",
+            status=200,
+            entries=len(parsed.entries),
+            new_articles=len(new_ids),
+            next_poll_at=now + timedelta(seconds=interval),
+            article_ids=new_ids,
+            warning=parsed.bozo_warning,
+        )
+        return outcome, values
+
+    def _failure(self, feed: _FeedSnapshot, exc: Exception) -> tuple[PollOutcome, dict[str, object]]:
+        now = self.clock()
+        errors = feed.error_count + 1
+        retry_after = getattr(exc, "retry_after", None)
+        delay = backoff_delay(error_count=errors, interval=feed.interval, bounds=self.bounds, retry_after=retry_after)
+        code = getattr(exc, "code", "internal_error") if isinstance(exc, TidingsError) else "internal_error"
+        message = str(exc)[:2000] or exc.__class__.__name__
+        values: dict[str, object] = {
+            "last_polled_at": now,
+            "error_count": errors,
+            "last_error": message,
+            "last_error_code": code,
+            "next_poll_at": now + timedelta(seconds=delay),
+        }
+        disabled = should_disable(errors, self.bounds)
+        if disabled:
+            values["disabled"] = True
+            values["disabled_reason"] = f"disabled after {errors} consecutive failures; last: {message}"[:2000]
+            log.warning("feed disabled: %s (%s)", feed.url, message)
+        outcome = PollOutcome(
+            feed_id=feed.id,
+            url=feed.url,
+            outcome="error",
+            status=getattr(exc, "status", None),
+            error=message,
+            error_code=code,
+            next_poll_at=now + timedelta(seconds=delay),
+            disabled=disabled,
+        )
+        return outcome, values
+
+    async def _persist(self, feed: _FeedSnapshot, values: dict[str, object], outcome: PollOutcome) -> None:
+        """The feed's new state and its log row, in one short transaction."""
+        async with self.sessionmaker() as session, session.begin():
+            await repo.update_feed(session, feed.id, values)
+            await repo.add_fetch_log(
+                session,
+                feed_id=feed.id,
+                started_at=self.clock(),
+                duration_ms=outcome.duration_ms,
+                outcome=outcome.outcome,
+                status_code=outcome.status,
+                error=outcome.error,
+                entries=outcome.entries,
+                new_articles=outcome.new_articles,
+                details={"warning": outcome.warning[:500]} if outcome.warning else None,
+            )
+
+
+def _unique_by_link(entries: list[FeedEntry]) -> list[FeedEntry]:
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        key = entry_url_hash(entry.link)
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique

@@ -1,0 +1,1 @@
+"""The HTML front door (and, for now, the health endpoint)."""
