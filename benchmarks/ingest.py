@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import resource
@@ -33,7 +34,7 @@ from tidings.config import Settings
 from tidings.db.base import utcnow
 from tidings.db.migrate import upgrade
 from tidings.ingest import repo
-from tidings.ingest.models import Feed, Source
+from tidings.ingest.models import Feed
 from tidings.runtime import Runtime
 
 
@@ -51,10 +52,8 @@ class PeakMemory:
         while not self._stop.is_set():
             total = me.memory_info().rss
             for child in me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += child.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak_bytes = max(self.peak_bytes, total)
             self._stop.wait(self.interval)
 

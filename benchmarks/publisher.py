@@ -20,7 +20,7 @@ URL layout
                                  304 to ``If-None-Match``; odd n carry no validators and always answer 200
                                  with the same ~5 items (a server that ignores conditional GET)
 ``/__switch?path=P&k=v...``      set per-path default switches at runtime (no k=v: clear them)
-``/__stats``                     JSON ``{"requests_served": ...}``
+``/__stats``                     JSON ``{"requests_served": N, "hits": {path: N}}`` (``/__*`` not counted)
 
 Feeds, sitemap and article pages carry a strong ``ETag`` and ``Last-Modified``
 (the newest item's date) and answer 304 to ``If-None-Match`` /
@@ -42,7 +42,7 @@ Query parameters override per-path defaults.
 ``gzip=1``           ``Content-Encoding: gzip`` whatever the request's Accept-Encoding
 ``huge=MB``          pad the document with MB mebibytes (an XML/HTML comment, or JSON whitespace), streamed
 ``bomb=GIB``         a ~1 MiB gzip body (``Content-Encoding: gzip``) inflating to GIB GiB of zeros, streamed
-``etag=0``           omit the ETag;  ``lastmod=0``: omit Last-Modified (servers without validators)
+``etag=0``           no ETag, If-None-Match ignored;  ``lastmod=0``: same for Last-Modified/If-Modified-Since
 
 Order: redirect, then status, then the resource (and its 304), then malformed,
 gzip/huge/bomb, then slow/dribble.
@@ -51,14 +51,17 @@ Running it
 ----------
 ``Publisher(articles)`` runs the server on an asyncio loop in a background
 thread (fine for tests). ``Publisher(articles, subprocess=True)`` runs it in a
-separate *process* (spawn) so that client and server do not share a GIL: use
-that for benchmarks. CLI for manual demos::
+separate *process* (``python -m benchmarks.publisher --child``, corpus sent on
+stdin, base URL read back from stdout; closing stdin stops it) so that client
+and server do not share a GIL: use that for benchmarks. CLI for manual demos::
 
     .venv/bin/python -m benchmarks.publisher --data DIR --port 8765 [--poll-feeds 10000]
 
 The HTTP/1.1 server is a small hand-written ``asyncio.Protocol`` (keep-alive,
-pipelining, GET/HEAD only): it is several times faster than a framework for
-the poll benchmark and gives byte-level control for dribble/bomb.
+pipelining, GET/HEAD only; other methods get 405 and a closed connection).
+httptools/uvloop are not installed, so uvicorn would parse with pure-Python h11;
+the hand-written protocol costs ~6 us of Python per poll request on top of the
+event loop, and gives the byte-level control that dribble and bomb need.
 """
 
 from __future__ import annotations
@@ -69,13 +72,15 @@ import contextlib
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
@@ -117,6 +122,7 @@ _FEED_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
+_Popen = subprocess.Popen  # alias: Publisher's ``subprocess`` parameter shadows the module in __init__
 _FEED_RENDERERS = {"rss": pages.render_rss, "atom": pages.render_atom, "json": pages.render_json_feed}
 
 
@@ -180,10 +186,6 @@ class Response:
     def content_length(self) -> int:
         return self.length if self.stream is not None and self.length is not None else len(self.body)
 
-    def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lowered), None)
-
 
 def _parse_head(head: bytes) -> Request | None:
     try:
@@ -214,7 +216,7 @@ class _DateHeader:
         now = int(time.time())
         if now != self._second:
             self._second = now
-            self._value = pages.http_date(datetime.fromtimestamp(now, pages.UTC))
+            self._value = pages.http_date(datetime.fromtimestamp(now, UTC))
         return self._value
 
 
@@ -414,6 +416,25 @@ def _float_switch(switches: dict[str, str], name: str, ceiling: float) -> float:
         return 0.0
 
 
+def _switched_off_validators(switches: dict[str, str]) -> set[str]:
+    off = set()
+    if switches.get("etag") == "0":
+        off.add("ETag")
+    if switches.get("lastmod") == "0":
+        off.add("Last-Modified")
+    return off
+
+
+def _without_conditions(request: Request, unsupported: set[str]) -> Request:
+    """A server without ETag support ignores If-None-Match (likewise Last-Modified/If-Modified-Since)."""
+    if not unsupported:
+        return request
+    ignored = {"if-none-match"} if "ETag" in unsupported else set()
+    ignored |= {"if-modified-since"} if "Last-Modified" in unsupported else set()
+    headers = {name: value for name, value in request.headers.items() if name not in ignored}
+    return Request(request.method, request.path, request.query, headers, request.keep_alive)
+
+
 class PublisherApp:
     """Routing, switches and rendering; shared by the thread, process and CLI modes."""
 
@@ -436,6 +457,7 @@ class PublisherApp:
             path: {k: str(v) for k, v in values.items()} for path, values in (switches or {}).items()
         }
         self.requests_served = 0
+        self.hits: Counter[str] = Counter()  # per path (query ignored), so tests can assert what was fetched
         self.connections: set[_Connection] = set()
         self.date_header = _DateHeader()
         self._poll_cache: dict[int, tuple[str, bytes]] = {}
@@ -446,35 +468,29 @@ class PublisherApp:
     # -- entry point ---------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
+        if request.path.startswith("/__"):
+            # Control endpoints: neither counted (tests compare counts) nor subject to switches.
+            return self._control(request)
         self.requests_served += 1
+        self.hits[request.path] += 1
         if request.path.startswith("/poll/") and not request.query and request.path not in self.path_switches:
             return self._poll(request)  # the benchmark hot path skips all switch handling
-        if request.path == "/__switch":  # control endpoints are never subject to switches themselves
-            return self._set_switches_from(request)
-        if request.path == "/__stats":
-            return Response(
-                200,
-                json.dumps({"requests_served": self.requests_served}).encode(),
-                [("Content-Type", "application/json")],
-            )
         switches = {**self.path_switches.get(request.path, {}), **request.params()}
-        return self._apply_delivery_switches(self._respond(request, switches), request, switches)
+        return self._apply_delivery_switches(self._respond(request, switches), switches)
 
     def _respond(self, request: Request, switches: dict[str, str]) -> Response:
         if (redirects := int(_float_switch(switches, "redirect", 50))) > 0:
             return self._redirect(request, switches, redirects)
         if (status := switches.get("status")) and status != "200":
             return self._error_status(int(status), switches)
-        response, kind = self._route(request)
+        unsupported = _switched_off_validators(switches)
+        response, kind = self._route(_without_conditions(request, unsupported))
+        response.headers = [(name, value) for name, value in response.headers if name not in unsupported]
         if response.status != 200:
             return response
-        if "etag" in switches and switches["etag"] == "0":
-            response.headers = [(k, v) for k, v in response.headers if k != "ETag"]
-        if "lastmod" in switches and switches["lastmod"] == "0":
-            response.headers = [(k, v) for k, v in response.headers if k != "Last-Modified"]
         if switches.get("malformed", "0") != "0":
             response.body = _break_document(response.body, kind)
-        return self._apply_body_switches(response, request, switches, kind)
+        return self._apply_body_switches(response, switches, kind)
 
     # -- switches ------------------------------------------------------------
 
@@ -498,9 +514,7 @@ class PublisherApp:
             status, f"{status} {_REASONS.get(status, 'Unknown')} (requested by switch)\n".encode(), headers
         )
 
-    def _apply_body_switches(
-        self, response: Response, request: Request, switches: dict[str, str], kind: str
-    ) -> Response:
+    def _apply_body_switches(self, response: Response, switches: dict[str, str], kind: str) -> Response:
         if (gib := int(_float_switch(switches, "bomb", MAX_BOMB_GIB))) > 0:
             response.stream = pages.gzip_bomb_chunks(gib * 1024)
             response.length = pages.gzip_bomb_length(gib * 1024)
@@ -512,9 +526,7 @@ class PublisherApp:
             response.headers.append(("Content-Encoding", "gzip"))
         return response
 
-    def _apply_delivery_switches(
-        self, response: Response, request: Request, switches: dict[str, str]
-    ) -> Response:
+    def _apply_delivery_switches(self, response: Response, switches: dict[str, str]) -> Response:
         response.delay = _float_switch(switches, "slow", MAX_SLOW_SECONDS)
         response.dribble_bps = _float_switch(switches, "dribble", 1e6)
         return response
@@ -554,6 +566,14 @@ class PublisherApp:
         if path.startswith("/private/"):
             return Response(200, pages.render_private_page(), [("Content-Type", "text/html")]), "html"
         return Response(404, b"not found\n", [("Content-Type", "text/plain")]), "text"
+
+    def _control(self, request: Request) -> Response:
+        if request.path == "/__switch":
+            return self._set_switches_from(request)
+        if request.path == "/__stats":
+            body = json.dumps({"requests_served": self.requests_served, "hits": self.hits}).encode()
+            return Response(200, body, [("Content-Type", "application/json")])
+        return Response(404, b"no such control endpoint\n")
 
     def _set_switches_from(self, request: Request) -> Response:
         params = dict(parse_qsl(request.query, keep_blank_values=True))
@@ -706,14 +726,14 @@ class Publisher:
         # Feed count is computed locally (cheap) so feed_urls() works in both modes.
         self._feed_count = len(
             pages.group_into_feeds(
-                [pages.make_story(a, datetime.now(pages.UTC)) for a in articles], feeds_per_source
+                [pages.make_story(a, datetime.now(UTC)) for a in articles], feeds_per_source
             )
         )
         self._slugs = {str(a["id"]): pages.quote(str(a["id"]), safe="-_.~") for a in articles}
         self._app: PublisherApp | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: _Popen[bytes] | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -757,11 +777,13 @@ class Publisher:
         ready = threading.Event()
         failure: list[BaseException] = []
 
+        app = self._app
+
         def serve() -> None:
             loop = self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             try:
-                server = loop.run_until_complete(_start_server(self._app, self.host, self.port))
+                server = loop.run_until_complete(_start_server(app, self.host, self.port))
             except BaseException as exc:  # surface bind errors in start(), not in a dead thread
                 failure.append(exc)
                 ready.set()
@@ -771,7 +793,7 @@ class Publisher:
             try:
                 loop.run_forever()
             finally:
-                _close_everything(loop, server, self._app)
+                _close_everything(loop, server, app)
 
         self._thread = threading.Thread(target=serve, name="fake-publisher", daemon=True)
         self._thread.start()
@@ -809,14 +831,22 @@ class Publisher:
 
     @property
     def requests_served(self) -> int:
-        """Requests answered so far (in subprocess mode, asked over HTTP; that request is not counted)."""
+        """Requests answered so far, control endpoints (``/__*``) excepted; subprocess mode asks over HTTP."""
         if self._process is not None:
             import httpx  # local: only the parent side of subprocess mode needs a client
 
             return int(httpx.get(f"{self.base_url}/__stats", timeout=10).json()["requests_served"])
         return self._app.requests_served if self._app is not None else 0
 
-    def url(self, path: str, **switches: Any) -> str:
+    def hits(self, path: str) -> int:
+        """How often ``path`` (without query) was requested, e.g. ``hits("/private/page")`` for robots tests."""
+        if self._process is not None:
+            import httpx
+
+            return int(httpx.get(f"{self.base_url}/__stats", timeout=10).json()["hits"].get(path, 0))
+        return self._app.hits[path] if self._app is not None else 0
+
+    def url(self, path: str, /, **switches: Any) -> str:
         query = urlencode({k: v for k, v in switches.items() if v is not None})
         return f"{self.base_url}{path}" + (f"?{query}" if query else "")
 
@@ -872,16 +902,17 @@ def main(argv: list[str] | None = None) -> None:
         robots_disallow=args.robots_disallow or None,
     )
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     server = loop.run_until_complete(_start_server(app, args.host, args.port))
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):  # both end the demo cleanly
+        loop.add_signal_handler(stop_signal, loop.stop)
     print(
-        f"publisher on {app.site.base_url}: {len(app.site.stories)} articles, {len(app.site.feeds)} feeds, "
+        f"publisher on {app.site.base_url} : {len(app.site.stories)} articles, {len(app.site.feeds)} feeds, "
         f"{args.poll_feeds} poll feeds (Ctrl-C to stop)",
         flush=True,
     )
     try:
         loop.run_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         _close_everything(loop, server, app)
 

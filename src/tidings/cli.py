@@ -41,8 +41,16 @@ def _settings() -> Settings:
     return settings
 
 
-def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine; turn domain errors into a clear message and exit code 1, not a traceback."""
+def _run(coro_factory: Callable[[], Awaitable[T]], *, migrate: Settings | None = None) -> T:
+    """Run a coroutine; turn domain errors into a clear message and exit code 1, not a traceback.
+
+    With `migrate`, bring the schema up to date first (Alembic runs its own event loop, so this
+    happens before ours starts).
+    """
+    if migrate is not None:
+        from tidings.db.migrate import upgrade
+
+        upgrade(migrate)
     try:
         return asyncio.run(coro_factory())  # type: ignore[arg-type]
     except TidingsError as exc:
@@ -51,10 +59,8 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def _runtime(settings: Settings) -> Any:
-    from tidings.db.migrate import upgrade
     from tidings.runtime import Runtime
 
-    upgrade(settings)
     return Runtime.build(settings)
 
 
@@ -96,7 +102,7 @@ def sources_add(url: Annotated[str, typer.Argument(help="A feed URL, or a homepa
         async with _runtime(settings) as rt:
             return await rt.sources.add_from_url(url)
 
-    added = _run(go)
+    added = _run(go, migrate=settings)
     console.print(f"added feed #{added.feed_id} [bold]{added.title or added.url}[/bold] ({added.source_name})")
 
 
@@ -111,7 +117,7 @@ def sources_list() -> None:
         async with _runtime(settings) as rt, rt.sessionmaker() as session:
             return await repo.list_sources_with_feeds(session)
 
-    sources = _run(go)
+    sources = _run(go, migrate=settings)
     table = Table("source", "feed", "status", "errors", "interval", "last polled", "next poll")
     for source in sources:
         for feed in source.feeds:
@@ -137,7 +143,7 @@ def sources_import_opml(path: Annotated[Path, typer.Argument(exists=True, dir_ok
         async with _runtime(settings) as rt:
             return await rt.sources.import_opml(path.read_bytes())
 
-    report = _run(go)
+    report = _run(go, migrate=settings)
     console.print(f"imported {report.added} feeds, {report.skipped} already present, {len(report.errors)} errors")
     for error in report.errors:
         err_console.print(f"  [yellow]{error}[/yellow]")
@@ -154,7 +160,7 @@ def sources_export_opml(
         async with _runtime(settings) as rt:
             return await rt.sources.export_opml()
 
-    opml = _run(go)
+    opml = _run(go, migrate=settings)
     if output is None:
         sys.stdout.write(opml)
     else:
@@ -180,7 +186,7 @@ def crawl(once: Annotated[bool, typer.Option("--once", help="Poll everything due
                 task = progress.add_task("crawl", total=total)
                 return await rt.scheduler.run_once(on_outcome=lambda _o: progress.advance(task))
 
-    outcomes = _run(go)
+    outcomes = _run(go, migrate=settings)
     _print_crawl_summary(outcomes)
 
 

@@ -8,7 +8,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tidings.config import Settings
-from tidings.db.engine import create_engine, create_sessionmaker
+from tidings.db.engine import Database, create_engine
 from tidings.extract.runner import ArticleExtractor, PoolExtractor
 from tidings.ingest.fetcher import Fetcher, SafeFetcher
 from tidings.ingest.service import Poller
@@ -19,8 +19,7 @@ from tidings.workers.scheduler import Scheduler
 @dataclass
 class Runtime:
     settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    db: Database
     fetcher: Fetcher
     extractor: ArticleExtractor
     poller: Poller
@@ -35,26 +34,32 @@ class Runtime:
         fetcher: Fetcher | None = None,
         extractor: ArticleExtractor | None = None,
     ) -> Runtime:
-        engine = create_engine(settings)
-        sessionmaker = create_sessionmaker(engine)
+        db = Database(create_engine(settings))
         fetcher = fetcher or SafeFetcher(settings)
         extractor = extractor or PoolExtractor(settings.extract_processes)
-        poller = Poller(settings=settings, sessionmaker=sessionmaker, fetcher=fetcher, extractor=extractor)
+        poller = Poller(settings=settings, db=db, fetcher=fetcher, extractor=extractor)
         return cls(
             settings=settings,
-            engine=engine,
-            sessionmaker=sessionmaker,
+            db=db,
             fetcher=fetcher,
             extractor=extractor,
             poller=poller,
-            sources=SourceService(settings=settings, sessionmaker=sessionmaker, fetcher=fetcher),
-            scheduler=Scheduler(settings=settings, sessionmaker=sessionmaker, poll=poller.poll_feed),
+            sources=SourceService(settings=settings, db=db, fetcher=fetcher),
+            scheduler=Scheduler(settings=settings, db=db, poll=poller.poll_feed),
         )
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.db.engine
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        return self.db.sessionmaker
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         self.extractor.close()
-        await self.engine.dispose()
+        await self.db.dispose()
 
     async def __aenter__(self) -> Runtime:
         return self

@@ -10,6 +10,7 @@ import asyncio
 import email.utils
 import gzip
 import ipaddress
+import itertools
 import shutil
 import socket
 import ssl
@@ -198,7 +199,11 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
 async def test_loopback_is_blocked_without_allow_list(server: LocalServer) -> None:
     server.routes["/ok"] = respond(200, body=b"secret")
     async with SafeFetcher(make_settings(allow_hosts=[])) as safe:
-        for url in (server.url("/ok"), server.url("/ok", host="localhost"), f"http://2130706433:{server.port}/ok"):
+        for url in (
+            server.url("/ok"),
+            server.url("/ok", host="localhost"),
+            f"http://2130706433:{server.port}/ok",
+        ):
             with pytest.raises(BlockedURLError) as info:
                 await safe.fetch(url)
             assert info.value.code == "blocked_url"
@@ -215,7 +220,11 @@ async def test_allow_listed_host_is_fetched(server: LocalServer, fetcher: SafeFe
     result = await fetcher.fetch(server.url("/feed"), accept="application/rss+xml")
     assert isinstance(fetcher, Fetcher)
     assert (result.status, result.content, result.url) == (200, b"<rss/>", server.url("/feed"))
-    assert (result.content_type, result.encoding, result.max_age) == ("application/rss+xml", "ISO-8859-1", 600)
+    assert (result.content_type, result.encoding, result.max_age) == (
+        "application/rss+xml",
+        "ISO-8859-1",
+        600,
+    )
     sent = server.received[0].headers
     assert sent["user-agent"] == make_settings().user_agent
     assert sent["accept-encoding"] == "gzip, deflate, br"
@@ -318,7 +327,7 @@ async def test_redirect_to_forbidden_target_is_refused(
     server.routes["/ok"] = respond(200, body=b"internal")
     with pytest.raises(BlockedURLError) as info:
         await fetcher.fetch(server.url("/go"))
-    assert info.value.url == target
+    assert info.value.url == str(httpx.URL(target))
     assert server.paths() == ["/go"]
 
 
@@ -338,7 +347,10 @@ async def test_conditional_get_returns_304(server: LocalServer, fetcher: SafeFet
     stamp = "Sun, 22 Nov 2026 10:00:00 GMT"
 
     async def feed(request: Received, writer: asyncio.StreamWriter) -> None:
-        if request.headers.get("if-none-match") == '"v1"' or request.headers.get("if-modified-since") == stamp:
+        if (
+            request.headers.get("if-none-match") == '"v1"'
+            or request.headers.get("if-modified-since") == stamp
+        ):
             write_response(writer, 304, {"ETag": '"v1"'})
         else:
             write_response(writer, 200, {"ETag": '"v1"', "Last-Modified": stamp}, b"<feed/>")
@@ -396,7 +408,7 @@ async def test_chunked_body_over_cap_is_cut(server: LocalServer, fetcher: SafeFe
         await fetcher.fetch(server.url("/endless"), max_bytes=64 * 1024)
 
 
-def gzip_bomb_parts(block: int = 16 * 1024 * 1024) -> tuple[bytes, bytes]:
+def gzip_bomb_parts(block: int = 4 * 1024 * 1024) -> tuple[bytes, bytes]:
     """A gzip stream start and a repeatable segment, each inflating to `block` zero bytes.
 
     Full flushes make segments self-contained, so start + N segments is a valid (unfinished)
@@ -411,7 +423,7 @@ def gzip_bomb_parts(block: int = 16 * 1024 * 1024) -> tuple[bytes, bytes]:
 
 async def test_gzip_bomb_is_stopped_without_inflating_it(server: LocalServer) -> None:
     start, segment = gzip_bomb_parts()
-    segments = 63  # 64 * 16 MiB = 1 GiB once inflated, about 1 MiB on the wire
+    segments = 255  # 256 * 4 MiB = 1 GiB once inflated, about 1 MiB on the wire
     body_length = len(start) + segments * len(segment)
     sent: list[int] = []
 
@@ -455,7 +467,9 @@ async def test_compressed_bodies_are_decoded(server: LocalServer, fetcher: SafeF
 
 
 async def test_brotli_bomb_is_capped(server: LocalServer, fetcher: SafeFetcher) -> None:
-    server.routes["/br"] = respond(200, {"Content-Encoding": "br"}, brotli.compress(bytes(8 * 1024 * 1024)))
+    server.routes["/br"] = respond(
+        200, {"Content-Encoding": "br"}, brotli.compress(bytes(8 * 1024 * 1024), quality=1)
+    )
     with pytest.raises(ResponseTooLargeError):
         await fetcher.fetch(server.url("/br"), max_bytes=1024 * 1024)
 
@@ -502,14 +516,18 @@ async def test_robots_disallow_is_enforced_and_cached(server: LocalServer, fetch
     with pytest.raises(RobotsDisallowedError) as info:
         await fetcher.fetch(server.url("/private/page"), check_robots=True)
     assert info.value.code == "robots_disallowed"
-    results = await asyncio.gather(*(fetcher.fetch(server.url("/public"), check_robots=True) for _ in range(3)))
+    results = await asyncio.gather(
+        *(fetcher.fetch(server.url("/public"), check_robots=True) for _ in range(3))
+    )
     assert [r.content for r in results] == [b"ok"] * 3
     assert (await fetcher.fetch(server.url("/private/page"))).content == b"secret"  # not asked to check
     assert server.paths().count("/robots.txt") == 1
 
 
 @pytest.mark.parametrize("robots_status", [404, 500])
-async def test_unavailable_robots_allows(server: LocalServer, fetcher: SafeFetcher, robots_status: int) -> None:
+async def test_unavailable_robots_allows(
+    server: LocalServer, fetcher: SafeFetcher, robots_status: int
+) -> None:
     server.routes["/robots.txt"] = respond(robots_status, body=b"Disallow: /")
     server.routes["/page"] = respond(200, body=b"ok")
     assert (await fetcher.fetch(server.url("/page"), check_robots=True)).content == b"ok"
@@ -531,7 +549,7 @@ async def test_per_host_delay_spaces_request_starts(server: LocalServer) -> None
     async with SafeFetcher(make_settings(per_host_delay=0.15, per_host_concurrency=4)) as safe:
         await asyncio.gather(*(safe.fetch(server.url("/p")) for _ in range(4)))
     starts = [r.at for r in server.received]
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 3
     assert min(gaps) >= 0.14, gaps
 
@@ -570,7 +588,7 @@ async def test_host_limiter_forgets_idle_hosts() -> None:
     assert len(delayed) <= 2048  # swept: entries only live while their delay matters
 
 
-# --------------------------------------------------------------------------- TLS: SNI and verification stay on the name
+# --------------------------------------------------------------------------- TLS: SNI and checks on the name
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from benchmarks.publisher import Publisher, fixture_corpus
 from sqlalchemy import func, select
 
-from benchmarks.publisher import Publisher, fixture_corpus
 from tidings.config import Settings
 from tidings.errors import Conflict
 from tidings.ingest.models import Article, Feed, FetchLog

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -23,8 +27,6 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
 
 def _create_sqlite_engine(settings: Settings, url: Any, **kwargs: Any) -> AsyncEngine:
     if url.database and url.database != ":memory:":
-        from pathlib import Path
-
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000}, **kwargs
@@ -47,3 +49,36 @@ def _create_sqlite_engine(settings: Settings, url: Any, **kwargs: Any) -> AsyncE
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Database:
+    """The engine plus the one rule SQLite needs: a single writer at a time in this process.
+
+    SQLite (WAL) allows many readers but one writer; concurrent writers otherwise spin in the busy
+    handler, sleeping up to the busy timeout, and a read-then-write transaction can fail outright.
+    Queueing writes on an asyncio lock (as Datasette does with its write thread) is far faster.
+    PostgreSQL needs no such lock.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = create_sessionmaker(engine)
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    def session(self) -> AsyncSession:
+        """A session for reading (and for callers that manage their own transaction)."""
+        return self.sessionmaker()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside a transaction, committed on success, rolled back on error."""
+        if self._write_lock is None:
+            async with self.sessionmaker() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -22,7 +22,8 @@ from functools import partial
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 ALLOWED_TAGS = frozenset(
     {

@@ -13,16 +13,17 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.config import Settings
+from tidings.db.engine import Database
 from tidings.errors import ExtractionError
 from tidings.extract.article import ExtractedArticle
 from tidings.extract.runner import ArticleExtractor
 from tidings.extract.sanitize import html_to_text, sanitize_html
 from tidings.extract.urls import article_id, canonicalize_url, content_hash
 from tidings.ingest import repo
-from tidings.ingest.fetcher import FetchError, Fetcher, FetchResult
+from tidings.ingest.fetcher import Fetcher, FetchError, FetchResult
 from tidings.ingest.models import Article
 from tidings.ingest.parser import FeedEntry
 
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 # Identical text shorter than this (a one-line teaser, "Photo: AP") says nothing about identity.
 MIN_TEXT_FOR_HASH_DEDUP = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedArticle:
+    """An extracted article waiting to be stored, with every URL hash it is known under."""
+
+    article: Article
+    aliases: frozenset[str]
+    dedup_hash: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +61,17 @@ class ArticleIngestor:
         self,
         *,
         settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        db: Database,
         fetcher: Fetcher,
         extractor: ArticleExtractor,
     ) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.db = db
         self.fetcher = fetcher
         self.extractor = extractor
 
-    async def ingest(self, entry: FeedEntry, feed: FeedContext, *, now: datetime) -> str | None:
-        """Store the entry's article; return its id if it is new, None if we already had it."""
+    async def prepare(self, entry: FeedEntry, feed: FeedContext, *, now: datetime) -> PreparedArticle | None:
+        """Fetch and extract one entry (no database access: many run concurrently)."""
         page = await self._fetch_page(entry.link)
         extracted, origin = await self._extract(entry, page)
         if extracted is None:
@@ -70,7 +80,6 @@ class ArticleIngestor:
         final_url = page.url if page is not None else entry.link
         canonical = _choose_canonical(extracted.canonical_url, final_url)
         aid = article_id(canonical)
-        aliases = {aid, entry_url_hash(entry.link), entry_url_hash(final_url)}
         text_hash = content_hash(extracted.text or extracted.title or canonical)
         article = Article(
             id=aid,
@@ -91,9 +100,38 @@ class ArticleIngestor:
             word_count=extracted.word_count,
             categories=list(dict.fromkeys(entry.categories))[:20],
             body_origin=origin,
+            duplicate_of=None,
         )
-        dedup_hash = text_hash if len(extracted.text) >= MIN_TEXT_FOR_HASH_DEDUP else None
-        return await self._store(article, aliases, dedup_hash)
+        return PreparedArticle(
+            article=article,
+            aliases=frozenset({aid, entry_url_hash(entry.link), entry_url_hash(final_url)}),
+            dedup_hash=text_hash if len(extracted.text) >= MIN_TEXT_FOR_HASH_DEDUP else None,
+        )
+
+    async def store(self, prepared: list[PreparedArticle]) -> list[str]:
+        """Store a poll's new articles in one transaction; return the ids that were new.
+
+        One transaction per poll rather than per article: on SQLite every transaction costs a few
+        milliseconds of thread hand-offs, and a poll's articles are a natural unit (a crash loses at
+        most the poll in flight, which the next poll redoes).
+        """
+        if not prepared:
+            return []
+        try:
+            async with self.db.transaction() as session:
+                return await _store_batch(session, prepared)
+        except IntegrityError:
+            # Another process stored one of these between our check and insert: retry one by one,
+            # so that the rest are not lost with it.
+            log.debug("concurrent insert while storing a batch; retrying one by one")
+        stored: list[str] = []
+        for item in prepared:
+            try:
+                async with self.db.transaction() as session:
+                    stored += await _store_batch(session, [item])
+            except IntegrityError:
+                continue
+        return stored
 
     async def _fetch_page(self, link: str) -> FetchResult | None:
         if not self.settings.fetch_articles:
@@ -127,24 +165,29 @@ class ArticleIngestor:
                 pass
         return _from_summary(entry), "summary"
 
-    async def _store(self, article: Article, aliases: set[str], dedup_hash: str | None) -> str | None:
-        async with self.sessionmaker() as session:
-            try:
-                async with session.begin():
-                    existing = await repo.find_existing_article(
-                        session, article_id=article.id, content_hash=dedup_hash
-                    )
-                    if existing is not None:
-                        await repo.add_url_aliases(session, article_id=existing, url_hashes=aliases)
-                        return None
-                    session.add(article)
-                    await session.flush()
-                    await repo.add_url_aliases(session, article_id=article.id, url_hashes=aliases)
-            except IntegrityError:
-                # Another poll stored the same article between our check and insert: it is a duplicate.
-                log.debug("concurrent insert of %s", article.canonical_url)
-                return None
-        return article.id
+async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -> list[str]:
+    ids = [p.article.id for p in prepared]
+    hashes = [p.dedup_hash for p in prepared if p.dedup_hash]
+    existing_ids = await repo.existing_article_ids(session, ids)
+    by_hash = await repo.article_ids_by_content_hash(session, hashes)
+    aliases: dict[str, str] = {}
+    stored: list[str] = []
+    for item in prepared:
+        article = item.article
+        same = article.id if article.id in existing_ids else (by_hash.get(item.dedup_hash) if item.dedup_hash else None)
+        if same is None:
+            session.add(article)
+            existing_ids.add(article.id)
+            if item.dedup_hash:
+                by_hash[item.dedup_hash] = article.id
+            stored.append(article.id)
+            same = article.id
+        for url_hash in item.aliases:
+            aliases.setdefault(url_hash, same)
+    await session.flush()
+    known = await repo.known_url_hashes(session, aliases)
+    repo.add_url_aliases(session, {h: a for h, a in aliases.items() if h not in known})
+    return stored
 
 
 def _choose_canonical(declared: str | None, final_url: str) -> str:

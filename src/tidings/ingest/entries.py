@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from feedparser.datetimes import _parse_date as feedparser_parse_date
 
@@ -189,7 +189,9 @@ def absolute_http_url(value: object, base: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
-    return resolved
+    # Scheme and host are case-insensitive; lowercase them so "HTTP://Example.COM/a" dedupes with its twin.
+    netloc = parts.netloc if "@" in parts.netloc else parts.netloc.lower()
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower(), netloc=netloc))
 
 
 def clean_categories(values: list[object]) -> list[str]:

@@ -230,6 +230,7 @@ class SafeFetcher:
                 await _drain(response)
                 return _redirect_target(url, response.headers["location"])
             if status == 304:
+                await _drain(response)  # an unread (even empty) body would make httpcore drop the connection
                 return _result(url, response, b"")
             if not 200 <= status < 300:
                 await _drain(response)

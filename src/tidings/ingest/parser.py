@@ -99,12 +99,18 @@ def _parse(content: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
         raise FeedParseError(f"document too large ({len(content) // (1024 * 1024)} MB); not parsing it")
     if _first_significant_byte(content) in (b"{", b"["):
         return parse_json_feed(content, url=url)
-    prolog = ensure_safe_xml(content)  # must run before feedparser/lxml ever see the bytes
+    # Must run before feedparser/lxml ever see the bytes.
+    prolog = ensure_safe_xml(content, charset=_charset(content_type))
     root = prolog.root_local_name
     _refuse_known_non_feeds(prolog, content_type)
     if root in SITEMAP_ROOTS:
         return parse_sitemap(parse_xml_safely(content, recover=True), url=url)
     return _parse_with_feedparser(content, url=url, content_type=content_type, prolog=prolog)
+
+
+def _charset(content_type: str | None) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([^\s;\"']+)", content_type or "", re.IGNORECASE)
+    return match.group(1) if match else None
 
 
 def _first_significant_byte(content: bytes) -> bytes:
@@ -131,16 +137,23 @@ def _parse_with_feedparser(
     # Without a content-type feedparser flags every document as bozo ("NonXMLContentType"); application/xml
     # makes it take the charset from the BOM / XML declaration, which is what a missing header should mean.
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
-    # sanitize_html=False: content_html must stay raw (the extractor sanitises); resolve_relative_uris
-    # stays on so links and images inside content are absolute.
+    # sanitize_html=False: content_html must stay raw (the extractor sanitises). Resolving relative URIs
+    # inside embedded HTML re-parses every content block and costs ~4x the whole parse, so it is only
+    # switched on when the document plausibly contains a relative href/src at all.
     result = feedparser.parse(
-        io.BytesIO(content), response_headers=headers, sanitize_html=False, resolve_relative_uris=True
+        io.BytesIO(content),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=_may_contain_relative_uris(content),
     )
     version: str = result.get("version") or ""
     bozo_exception = result.get("bozo_exception") if result.get("bozo") else None
     raw_entries = result.get("entries") or []
     feed_meta = result.get("feed") or {}
-    if not raw_entries and not version:
+    # No entries plus a real syntax error is a broken document even if it started like a feed; no entries
+    # and no error is simply an empty feed. HTML entities (&nbsp;) without a DTD are "undefined entity" to
+    # expat but routine in real feeds, and feedparser's loose mode decodes them, so they do not count.
+    if not raw_entries and (not version or _is_fatal_syntax_error(bozo_exception)):
         raise FeedParseError(_not_a_feed_reason(bozo_exception, prolog))
     feed_language = normalise_language(feed_meta.get("language"))
     kind = _kind(version, prolog)
@@ -162,13 +175,32 @@ def _parse_with_feedparser(
     )
 
 
+# href=/src= (raw, or entity-escaped inside RSS descriptions) whose value is not already absolute.
+_RELATIVE_URI_ATTRIBUTE = re.compile(
+    # Possessive quantifiers: the quote, when present, must be consumed before the lookahead runs.
+    rb"""\b(?:href|src|poster|background|longdesc|cite)\s*+=\s*+(?:["']|&quot;|&#0*+34;|&#0*+39;|&apos;)?+"""
+    rb"""\s*+(?!https?:|//|mailto:|data:|#|tel:)""",
+    re.IGNORECASE,
+)
+
+
+def _may_contain_relative_uris(content: bytes) -> bool:
+    return _RELATIVE_URI_ATTRIBUTE.search(content) is not None
+
+
 def _not_a_feed_reason(bozo_exception: object, prolog: Prolog) -> str:
-    if bozo_exception is not None and hasattr(bozo_exception, "getLineNumber"):
-        return describe_xml_error(bozo_exception)  # type: ignore[arg-type]
     if prolog.root_tag is None:
         start = re.sub(r"\s+", " ", prolog.head_text[:40]).strip()
         return f"not a feed: no XML root element found (document starts with {start!r})"
+    if bozo_exception is not None and hasattr(bozo_exception, "getLineNumber"):
+        return describe_xml_error(bozo_exception)  # type: ignore[arg-type]
     return f"not a feed: root element <{prolog.root_tag}> is not RSS, Atom, RDF, JSON Feed or a sitemap"
+
+
+def _is_fatal_syntax_error(bozo_exception: object) -> bool:
+    if bozo_exception is None or not hasattr(bozo_exception, "getLineNumber"):
+        return False
+    return "undefined entity" not in str(bozo_exception)
 
 
 def _bozo_warning(bozo_exception: object) -> str | None:
@@ -219,7 +251,8 @@ def _detail_text(mapping: dict[str, Any], key: str, *, limit: int) -> str | None
     if not isinstance(value, str):
         return None
     detail = dict.get(mapping, f"{key}_detail") or {}
-    if str(detail.get("type", "")).lower() in ("text/html", "application/xhtml+xml"):
+    # No detail at all means feedparser copied the value from elsewhere (Atom content → summary): HTML.
+    if not detail or str(detail.get("type", "")).lower() in ("text/html", "application/xhtml+xml"):
         return html_to_text(value, limit=limit)
     return plain_text(value, limit=limit)
 
@@ -242,7 +275,7 @@ def _entry_from_feedparser(
         summary = html_to_text(content_html, limit=MAX_SUMMARY_CHARS)
     return FeedEntry(
         link=link,
-        guid=guid.strip()[:MAX_TITLE_CHARS] or None if guid else None,
+        guid=(guid.strip()[:MAX_TITLE_CHARS] or None) if guid else None,
         title=_detail_text(raw, "title", limit=MAX_TITLE_CHARS),
         author=_author(raw),
         published=published,

@@ -158,24 +158,33 @@ async def known_url_hashes(session: AsyncSession, hashes: Iterable[str]) -> dict
     return found
 
 
-async def find_existing_article(
-    session: AsyncSession, *, article_id: str, content_hash: str | None
-) -> str | None:
-    """The id of an article that is this one: same canonical URL, or the very same text."""
-    if await session.scalar(select(Article.id).where(Article.id == article_id)) is not None:
-        return article_id
-    if content_hash:
-        return await session.scalar(
-            select(Article.id).where(Article.content_hash == content_hash).order_by(Article.fetched_at).limit(1)
+async def existing_article_ids(session: AsyncSession, ids: Iterable[str]) -> set[str]:
+    wanted = list(set(ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        rows = await session.scalars(select(Article.id).where(Article.id.in_(wanted[start : start + 500])))
+        found.update(rows)
+    return found
+
+
+async def article_ids_by_content_hash(session: AsyncSession, hashes: Iterable[str]) -> dict[str, str]:
+    """content hash → id of the first article stored with exactly that text."""
+    wanted = list(set(hashes))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = await session.execute(
+            select(Article.content_hash, Article.id)
+            .where(Article.content_hash.in_(wanted[start : start + 500]), Article.duplicate_of.is_(None))
+            .order_by(Article.fetched_at)
         )
-    return None
+        for content_hash, article_id in rows:
+            found.setdefault(content_hash, article_id)
+    return found
 
 
-async def add_url_aliases(session: AsyncSession, *, article_id: str, url_hashes: Iterable[str]) -> None:
-    hashes = set(url_hashes)
-    existing = await known_url_hashes(session, hashes)
-    for url_hash in hashes - existing.keys():
-        session.add(ArticleURL(url_hash=url_hash, article_id=article_id))
+def add_url_aliases(session: AsyncSession, aliases: dict[str, str]) -> None:
+    """Record url_hash → article_id pairs (the caller filters out hashes already known)."""
+    session.add_all(ArticleURL(url_hash=h, article_id=a) for h, a in aliases.items())
 
 
 async def get_article(session: AsyncSession, article_id: str) -> Article | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ def interval_from_entries(published: Iterable[datetime | None], bounds: Schedule
     stamps = sorted((p for p in published if p is not None), reverse=True)[:20]
     if len(stamps) < 3:
         return None
-    gaps = [(a - b).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [(a - b).total_seconds() for a, b in itertools.pairwise(stamps)]
     gaps = [g for g in gaps if g > 0]
     if not gaps:
         return bounds.minimum  # many entries with one timestamp: a busy feed

@@ -14,15 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from tidings.config import Settings
 from tidings.db.base import utcnow
+from tidings.db.engine import Database
 from tidings.errors import FeedParseError, TidingsError
 from tidings.extract.runner import ArticleExtractor
 from tidings.ingest import repo
-from tidings.ingest.articles import ArticleIngestor, FeedContext, entry_url_hash
-from tidings.ingest.fetcher import FetchError, Fetcher, FetchResult
+from tidings.ingest.articles import ArticleIngestor, FeedContext, PreparedArticle, entry_url_hash
+from tidings.ingest.fetcher import Fetcher, FetchError, FetchResult
 from tidings.ingest.models import Source
 from tidings.ingest.parser import FeedEntry, ParsedFeed, parse_feed
 from tidings.ingest.schedule import (
@@ -78,18 +77,18 @@ class Poller:
         self,
         *,
         settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        db: Database,
         fetcher: Fetcher,
         extractor: ArticleExtractor,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.db = db
         self.fetcher = fetcher
         self.clock = clock
         self.bounds = ScheduleBounds.from_settings(settings)
         self.articles = ArticleIngestor(
-            settings=settings, sessionmaker=sessionmaker, fetcher=fetcher, extractor=extractor
+            settings=settings, db=db, fetcher=fetcher, extractor=extractor
         )
 
     async def poll_feed(self, feed_id: int) -> PollOutcome:
@@ -109,7 +108,7 @@ class Poller:
         return outcome
 
     async def _snapshot(self, feed_id: int) -> _FeedSnapshot | None:
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             feed = await repo.get_feed(session, feed_id)
             if feed is None:
                 return None
@@ -145,21 +144,19 @@ class Poller:
 
     async def _ingest_new_entries(self, feed: _FeedSnapshot, parsed: ParsedFeed) -> list[str]:
         entries = _unique_by_link(parsed.entries)[: self.settings.max_new_articles_per_poll]
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             known = await repo.known_url_hashes(session, (entry_url_hash(e.link) for e in entries))
         fresh = [e for e in entries if entry_url_hash(e.link) not in known]
         if not fresh:
             return []
         context = FeedContext(feed_id=feed.id, source_id=feed.source_id, language=parsed.language or feed.language)
         now = self.clock()
-        results = await asyncio.gather(
-            *(self._ingest_one(entry, context, now) for entry in fresh), return_exceptions=False
-        )
-        return [r for r in results if r is not None]
+        prepared = await asyncio.gather(*(self._prepare_one(entry, context, now) for entry in fresh))
+        return await self.articles.store([p for p in prepared if p is not None])
 
-    async def _ingest_one(self, entry: FeedEntry, context: FeedContext, now: datetime) -> str | None:
+    async def _prepare_one(self, entry: FeedEntry, context: FeedContext, now: datetime) -> PreparedArticle | None:
         try:
-            return await self.articles.ingest(entry, context, now=now)
+            return await self.articles.prepare(entry, context, now=now)
         except TidingsError as exc:
             log.info("entry %s not ingested: %s", entry.link, exc)
         except Exception:
@@ -261,7 +258,7 @@ class Poller:
 
     async def _persist(self, feed: _FeedSnapshot, values: dict[str, object], outcome: PollOutcome) -> None:
         """The feed's new state and its log row, in one short transaction."""
-        async with self.sessionmaker() as session, session.begin():
+        async with self.db.transaction() as session:
             await repo.update_feed(session, feed.id, values)
             await repo.add_fetch_log(
                 session,

@@ -8,10 +8,11 @@ from datetime import datetime
 from importlib import resources
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.config import Settings
 from tidings.db.base import utcnow
+from tidings.db.engine import Database
 from tidings.errors import Conflict, FeedParseError, InvalidInput
 from tidings.ingest import repo
 from tidings.ingest.discovery import discover_feeds
@@ -43,10 +44,10 @@ class AddedFeed:
 
 class SourceService:
     def __init__(
-        self, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], fetcher: Fetcher | None = None
+        self, *, settings: Settings, db: Database, fetcher: Fetcher | None = None
     ) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.db = db
         self.fetcher = fetcher
         self.bounds = ScheduleBounds.from_settings(settings)
 
@@ -55,7 +56,7 @@ class SourceService:
         url = _validate_url(url)
         if self.fetcher is None:
             raise RuntimeError("SourceService.add_from_url needs a fetcher")
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             if await repo.get_feed_by_url(session, url) is not None:
                 raise Conflict(f"feed already added: {url}")
         try:
@@ -75,7 +76,7 @@ class SourceService:
             except (FetchError, FeedParseError) as exc:
                 log.info("discovered feed %s unusable: %s", candidate, exc)
                 continue
-            async with self.sessionmaker() as session:
+            async with self.db.session() as session:
                 if await repo.get_feed_by_url(session, candidate) is not None:
                     raise Conflict(f"feed already added: {candidate}")
             return await self._store_feed(candidate, parsed, homepage=parsed.link or result.url)
@@ -86,7 +87,7 @@ class SourceService:
         outline = OpmlOutline(
             xml_url=url, title=name, html_url=homepage, category=None, language=parsed.language, country=None
         )
-        async with self.sessionmaker() as session, session.begin():
+        async with self.db.transaction() as session:
             feed, source = await self._add_outline(session, outline, now=utcnow())
             if parsed.title and not feed.title:
                 feed.title = parsed.title[:500]
@@ -96,7 +97,7 @@ class SourceService:
         outlines = parse_opml(content)
         report = ImportReport()
         now = utcnow()
-        async with self.sessionmaker() as session, session.begin():
+        async with self.db.transaction() as session:
             for outline in outlines:
                 try:
                     url = _validate_url(outline.xml_url)
@@ -111,7 +112,7 @@ class SourceService:
         return report
 
     async def export_opml(self) -> str:
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             sources = await repo.list_sources_with_feeds(session)
             outlines = [
                 OpmlOutline(
@@ -128,7 +129,7 @@ class SourceService:
         return render_opml(outlines, title="Tidings sources")
 
     async def load_defaults_if_empty(self) -> ImportReport | None:
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             if await repo.count_sources(session) > 0:
                 return None
         report = await self.import_opml(default_sources_opml())

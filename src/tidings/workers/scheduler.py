@@ -11,10 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from tidings.config import Settings
 from tidings.db.base import utcnow
+from tidings.db.engine import Database
 from tidings.ingest import repo
 from tidings.ingest.service import PollOutcome
 
@@ -34,12 +33,12 @@ class Scheduler:
         self,
         *,
         settings: Settings,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        db: Database,
         poll: PollFn,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.db = db
         self.poll = poll
         self.clock = clock
         self.concurrency = settings.global_concurrency
@@ -52,7 +51,7 @@ class Scheduler:
 
         from tidings.ingest.models import Feed
 
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             stmt = select(func.count()).select_from(Feed).where(
                 Feed.disabled.is_(False), Feed.next_poll_at <= self.clock()
             )
@@ -116,12 +115,12 @@ class Scheduler:
     async def _claim(self, limit: int, *, now: datetime) -> list[int]:
         if limit <= 0:
             return []
-        async with self.sessionmaker() as session, session.begin():
+        async with self.db.transaction() as session:
             claimed = await repo.claim_due_feeds(session, now=now, limit=limit, lease_seconds=LEASE_SECONDS)
         return [feed_id for feed_id, _ in claimed]
 
     async def _idle_seconds(self) -> float:
-        async with self.sessionmaker() as session:
+        async with self.db.session() as session:
             next_due = await repo.next_due_time(session)
         if next_due is None:
             return IDLE_SLEEP_MAX
@@ -133,7 +132,7 @@ class Scheduler:
             return
         self._last_maintenance = now
         cutoff = now - timedelta(days=self.settings.fetch_log_retention_days)
-        async with self.sessionmaker() as session, session.begin():
+        async with self.db.transaction() as session:
             removed = await repo.prune_fetch_logs(session, older_than=cutoff)
         if removed:
             log.info("pruned %d old fetch log rows", removed)

@@ -14,6 +14,15 @@ from tidings.db.models import Base
 config = context.config
 target_metadata = Base.metadata
 
+# Objects created by raw SQL in migrations that have no ORM model (SQLite FTS5 virtual tables and
+# their shadow tables, PostgreSQL search columns/indexes): autogenerate must not try to drop them.
+UNMANAGED_PREFIXES = ("articles_fts", "ix_articles_search_", "search_")
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    managed_type = type_ in ("table", "index", "column")
+    return not (managed_type and name is not None and name.startswith(UNMANAGED_PREFIXES))
+
 
 def _settings() -> Settings:
     settings = config.attributes.get("settings")
@@ -27,6 +36,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=_include_name,
         # SQLite cannot ALTER most things; batch mode recreates tables the portable way.
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=True,
