@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tidings.articles.service import ArticleService
 from tidings.config import Settings
 from tidings.db.engine import Database, create_engine
 from tidings.extract.runner import ArticleExtractor, PoolExtractor
@@ -25,6 +26,7 @@ class Runtime:
     poller: Poller
     sources: SourceService
     scheduler: Scheduler
+    articles: ArticleService
 
     @classmethod
     def build(
@@ -46,6 +48,7 @@ class Runtime:
             poller=poller,
             sources=SourceService(settings=settings, db=db, fetcher=fetcher),
             scheduler=Scheduler(settings=settings, db=db, poll=poller.poll_feed),
+            articles=ArticleService(db),
         )
 
     @property

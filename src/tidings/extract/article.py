@@ -4,8 +4,10 @@ Pipeline (one HTML parse, one trafilatura run; fallbacks only when the numbers s
 
 1. Parse the page once (trafilatura's loader: encoding detection, broken-markup repair).
 2. Read publisher-declared metadata (JSON-LD, OpenGraph, canonical link) from the raw tree.
-3. Run trafilatura (comments off: reader comments are not the article) with formatting, links and images
-   kept, so one extraction feeds both the plain text and the display HTML.
+3. Run trafilatura once, comments off (reader comments are not the article). Links and images are NOT
+   requested: on the evaluation set `include_links` cost 2.3 points of recall (link-dense paragraphs get
+   discarded) and `include_images` 2 points of precision, so the display HTML carries structure and
+   emphasis but no inline links; the lead image comes from the page metadata instead.
 4. Apply the news-specific boilerplate rules of `cleanup.py` on trafilatura's XML body.
 5. Serialise to HTML, sanitise with nh3 (the security boundary), derive the plain text *from the sanitised
    HTML*, so what readers see and what is indexed/summarised are the same words.
@@ -17,15 +19,18 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
+from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.core import bare_extraction
 from trafilatura.htmlprocessing import convert_to_html
+from trafilatura.metadata import extract_author, extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
@@ -88,17 +93,19 @@ def extract_article(
     if not text:
         raise ExtractionError(f"no article text found{f' at {url}' if url else ''}")
 
+    if tree is not None:
+        _fill_missing_metadata(declared, tree, url)
     return ExtractedArticle(
-        title=_first(document and document.title, declared.title),
-        author=_first(document and document.author, declared.author),
-        published=declared.published or parse_datetime(document.date if document else None),
+        title=clean_title(declared.title, declared.site_name),
+        author=declared.author,
+        published=declared.published,
         language=detect_language(text, hint=declared.language),
-        image=_lead_image(declared, document, body_html, base_url),
+        image=_lead_image(declared.image, body_html, base_url),
         text=text,
         html=body_html,
         canonical_url=_canonical(declared.canonical_url, base_url),
-        site_name=_first(declared.site_name, document and document.sitename),
-        description=_first(declared.description, document and document.description),
+        site_name=declared.site_name,
+        description=declared.description,
         word_count=count_words(text),
     )
 
@@ -135,10 +142,13 @@ def _run_trafilatura(tree: HtmlElement, url: str | None) -> Document | None:
             url=url,
             include_comments=False,
             include_tables=True,
-            include_formatting=True,
-            include_links=True,
-            include_images=True,
-            with_metadata=True,
+            include_formatting=False,
+            include_links=False,
+            include_images=False,
+            # Trafilatura's metadata pass (author search on a deep copy, htmldate's extensive date search)
+            # costs half an extraction; declared metadata covers most news pages, so the heuristics only run
+            # for what is missing (see _fill_missing_metadata).
+            with_metadata=False,
         )
     except Exception as error:  # trafilatura bugs on odd markup must not take the feed worker down
         LOGGER.warning("trafilatura failed on %s: %r", url, error)
@@ -154,11 +164,41 @@ def _body_html(document: Document | None, base_url: str | None) -> str:
     return sanitize_html(html, base_url=base_url)
 
 
-def _lead_image(
-    declared: PageMetadata, document: Document | None, body_html: str, base_url: str | None
-) -> str | None:
-    candidates = [declared.image, document.image if document else None, _first_image_src(body_html)]
-    for candidate in candidates:
+def _fill_missing_metadata(declared: PageMetadata, tree: HtmlElement, url: str | None) -> None:
+    """Trafilatura's/htmldate's heuristics, run only for the fields the publisher did not declare."""
+    if not declared.title:
+        declared.title = _safely(extract_title, tree)
+    if not declared.author:
+        declared.author = _safely(extract_author, tree)
+    if not declared.published:
+        found = _safely(find_date, tree, url=url, extensive_search=False, original_date=True)
+        declared.published = parse_datetime(found)
+
+
+def _safely(function: Callable[..., str | None], *args: object, **kwargs: object) -> str | None:
+    # metadata heuristics are best effort: a bug in one of them must not lose the article text
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:
+        LOGGER.debug("%s failed: %r", getattr(function, "__name__", function), error)
+        return None
+
+
+def clean_title(title: str | None, site_name: str | None) -> str | None:
+    """Drop a trailing " | Site Name" / " - Site Name" that og:title and <title> often carry."""
+    if not title:
+        return None
+    title = " ".join(title.split())
+    if site_name:
+        for separator in (" | ", " - ", " – ", " — ", " :: ", " · "):
+            head, found, tail = title.rpartition(separator)
+            if found and head and tail.strip().casefold() == site_name.strip().casefold():
+                return head.strip()
+    return title
+
+
+def _lead_image(declared_image: str | None, body_html: str, base_url: str | None) -> str | None:
+    for candidate in (declared_image, _first_image_src(body_html)):
         absolute = _absolute_or_none(candidate, base_url)
         if absolute:
             return absolute

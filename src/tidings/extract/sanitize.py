@@ -123,9 +123,11 @@ BLOCK_TAGS = frozenset(
     }
 )
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "head", "title", "svg", "math")
-_PARAGRAPH_BREAK = "\u2029"  # a placeholder no real page uses, turned into "\n\n" at the end
-_SPACES = re.compile(r"[^\S\n\u2029]+")
-_BREAKS = re.compile(r"\s*\u2029[\s\u2029]*")
+# A private-use character as paragraph marker: unlike U+2029 it is not whitespace, so str.strip() and \s
+# leave it alone until it is turned into "\n\n" at the end.
+_PARAGRAPH_BREAK = "\ue000"
+_SPACES = re.compile(r"[^\S\n]+")
+_BREAKS = re.compile(r"\s*\ue000[\s\ue000]*")
 
 
 def html_to_text(html: str) -> str:

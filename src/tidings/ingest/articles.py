@@ -26,6 +26,7 @@ from tidings.ingest import repo
 from tidings.ingest.fetcher import Fetcher, FetchError, FetchResult
 from tidings.ingest.models import Article
 from tidings.ingest.parser import FeedEntry
+from tidings.tags.repo import tag_article
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,13 @@ async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -
     by_hash = await repo.article_ids_by_content_hash(session, hashes)
     aliases: dict[str, str] = {}
     stored: list[str] = []
+    new_articles: list[Article] = []
     for item in prepared:
         article = item.article
         same = article.id if article.id in existing_ids else (by_hash.get(item.dedup_hash) if item.dedup_hash else None)
         if same is None:
             session.add(article)
+            new_articles.append(article)
             existing_ids.add(article.id)
             if item.dedup_hash:
                 by_hash[item.dedup_hash] = article.id
@@ -185,6 +188,8 @@ async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -
         for url_hash in item.aliases:
             aliases.setdefault(url_hash, same)
     await session.flush()
+    for article in new_articles:
+        await tag_article(session, article_id=article.id, names=article.categories)
     known = await repo.known_url_hashes(session, aliases)
     repo.add_url_aliases(session, {h: a for h, a in aliases.items() if h not in known})
     return stored

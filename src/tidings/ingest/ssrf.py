@@ -129,8 +129,8 @@ def forbidden_reason(ip: IPAddress) -> str | None:
         return None
     embedded = _embedded_ipv4(ip)
     if embedded is not None:
-        reason = forbidden_reason(embedded)
-        return f"{reason} (embedded in IPv6)" if reason else None
+        embedded_reason = forbidden_reason(embedded)
+        return f"{embedded_reason} (embedded in IPv6)" if embedded_reason else None
     if ip not in _GLOBAL_UNICAST_V6:
         return "not global unicast IPv6 (loopback, link-local, unique-local, multicast, reserved...)"
     for network, reason in _FORBIDDEN_V6:
@@ -166,8 +166,9 @@ class SSRFGuard:
         self._allowed_networks: list[IPNetwork] = []
         for entry in allow_hosts:
             self._add_allowed(entry)
-        # Feeds are polled over and over: remember verdicts on host names (pure function of the name).
+        # Feeds are polled over and over: remember verdicts (pure functions of their argument).
         self._host_verdict = lru_cache(maxsize=8192)(self._compute_host_verdict)
+        self._parse_checked = lru_cache(maxsize=8192)(self._compute_parse_checked)
 
     def _add_allowed(self, entry: str) -> None:
         entry = entry.strip().lower().removesuffix(".")
@@ -195,18 +196,30 @@ class SSRFGuard:
 
     def check_url(self, url: str | httpx.URL) -> httpx.URL:
         """Parse `url` and refuse it unless its scheme and host are acceptable. Returns the parsed URL."""
-        try:
-            parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
-        except (httpx.InvalidURL, TypeError, ValueError) as exc:
-            # httpx rejects e.g. `0177.0.0.1` outright; our own parser still explains it in the log.
-            raise BlockedURLError(f"Invalid URL: {exc}", url=str(url)) from exc
-        if parsed.scheme not in ALLOWED_SCHEMES:
-            raise BlockedURLError(f"Scheme {parsed.scheme!r} is not allowed", url=str(url))
-        host = parsed.raw_host.decode("ascii")
-        reason = self._host_verdict(host)
+        if isinstance(url, httpx.URL):
+            reason = self._url_verdict(url)
+            parsed: httpx.URL | None = url
+        else:
+            parsed, reason = self._parse_checked(url)
         if reason:
-            raise BlockedURLError(f"Host {host!r} is not allowed: {reason}", url=str(url))
+            raise BlockedURLError(reason, url=str(url))
+        assert parsed is not None
         return parsed
+
+    def _compute_parse_checked(self, url: str) -> tuple[httpx.URL | None, str | None]:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            # httpx rejects some notations itself, e.g. `0177.0.0.1` ("Invalid IPv4 address").
+            return None, f"Invalid URL: {exc}"
+        return parsed, self._url_verdict(parsed)
+
+    def _url_verdict(self, url: httpx.URL) -> str | None:
+        if url.scheme not in ALLOWED_SCHEMES:
+            return f"Scheme {url.scheme!r} is not allowed"
+        host = url.raw_host.decode("ascii")
+        reason = self._host_verdict(host)
+        return f"Host {host!r} is not allowed: {reason}" if reason else None
 
     def check_host(self, host: str) -> None:
         """Refuse a host name or IP literal on its own (no DNS)."""

@@ -23,7 +23,7 @@ import httpx
 
 from tidings.config import Settings
 from tidings.ingest.errors import BlockedURLError
-from tidings.ingest.ssrf import IPAddress, SSRFGuard, resolve_host
+from tidings.ingest.ssrf import IPAddress, SSRFGuard, parse_ip_address, resolve_host
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         raise last_error
 
     async def _resolve_bounded(self, host: str, port: int, timeout: float | None) -> list[IPAddress]:
+        literal = parse_ip_address(host)
+        if literal is not None:  # also covers `2130706433`-style literals the OS would accept
+            return [literal]
         try:
             async with asyncio.timeout(timeout):
                 return await self._resolve(host, port)

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from tidings import __version__
+from tidings.api.routes import build_api_router
 from tidings.config import Settings
 from tidings.errors import TidingsError
-from tidings.ingest import repo
+from tidings.ingest.fetcher import SafeFetcher
 from tidings.runtime import Runtime
-
-log = logging.getLogger(__name__)
+from tidings.web import health
+from tidings.web.imageproxy import image_router
+from tidings.web.pages import build_pages_router
+from tidings.web.syndication import build_syndication_router
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None, run_scheduler: bool | None = None) -> FastAPI:
     run_scheduler = settings.scheduler_enabled if run_scheduler is None else run_scheduler
+    # Images come from many CDNs and each page needs several: no politeness delay between them.
+    image_fetcher = SafeFetcher(settings.model_copy(update={"per_host_delay": 0.0, "per_host_concurrency": 4}))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,10 +42,18 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
             stop.set()
             if scheduler_task is not None:
                 await scheduler_task
+            await image_fetcher.aclose()
             if runtime is None:
                 await rt.aclose()
 
-    app = FastAPI(title="Tidings", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Tidings",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
 
     @app.exception_handler(TidingsError)
     async def _domain_error(request: Request, exc: TidingsError) -> JSONResponse:
@@ -51,30 +62,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
             status_code=exc.status,
         )
 
-    @app.get("/healthz")
-    async def health(request: Request) -> JSONResponse:
-        rt: Runtime = request.app.state.runtime
-        try:
-            async with rt.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-                articles = await repo.count_articles(session)
-                sources = await repo.count_sources(session)
-        except Exception as exc:  # health must answer, not raise
-            log.warning("health check failed: %s", exc)
-            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
-        return JSONResponse(
-            {
-                "ok": True,
-                "version": __version__,
-                "database": "sqlite" if settings.is_sqlite else "postgresql",
-                "sources": sources,
-                "articles": articles,
-                "scheduler": {
-                    "running": run_scheduler,
-                    "polls_done": rt.scheduler.polls_done,
-                    "last_tick": rt.scheduler.last_tick.isoformat() if rt.scheduler.last_tick else None,
-                },
-            }
-        )
-
+    app.include_router(health.router)
+    app.include_router(image_router(settings, fetcher=image_fetcher))
+    app.include_router(build_api_router())
+    app.include_router(build_syndication_router())
+    app.include_router(build_pages_router(settings))  # last: its /{lang}/... patterns are broad
     return app

@@ -43,6 +43,7 @@ class Scheduler:
         self.clock = clock
         self.concurrency = settings.global_concurrency
         self.polls_done = 0
+        self.running = False
         self.last_tick: datetime | None = None
         self._last_maintenance: datetime | None = None
 
@@ -82,6 +83,7 @@ class Scheduler:
         """The long-running loop inside `tidings serve`."""
         pending: set[asyncio.Task[PollOutcome]] = set()
         log.info("scheduler started (concurrency %d)", self.concurrency)
+        self.running = True
         try:
             while not stop.is_set():
                 self.last_tick = self.clock()
@@ -103,6 +105,7 @@ class Scheduler:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            self.running = False
             log.info("scheduler stopped")
 
     def _report(self, task: asyncio.Task[PollOutcome]) -> None:

@@ -100,8 +100,7 @@ def _upgrade_postgresql() -> None:
     )
     op.execute("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
     op.execute(
-        "CREATE INDEX ix_articles_search_trigram ON articles "
-        "USING gin ((title || ' ' || text) gin_trgm_ops)"
+        "CREATE INDEX ix_articles_search_trigram ON articles USING gin ((title || ' ' || text) gin_trgm_ops)"
     )
 
 

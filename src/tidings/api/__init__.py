@@ -1,0 +1,1 @@
+"""The JSON front door: /api/v1, documented by OpenAPI at /api/openapi.json."""

@@ -1,0 +1,1 @@
+"""Reading the news: the queries behind the home, article, source and hashtag pages and the API."""

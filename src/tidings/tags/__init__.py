@@ -1,0 +1,1 @@
+"""Hashtags: people, places, organisations and topics attached to articles."""
