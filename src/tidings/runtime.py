@@ -14,6 +14,7 @@ from tidings.extract.runner import ArticleExtractor, PoolExtractor
 from tidings.ingest.fetcher import Fetcher, SafeFetcher
 from tidings.ingest.service import Poller
 from tidings.ingest.sources import SourceService
+from tidings.search.service import SearchService
 from tidings.workers.scheduler import Scheduler
 
 
@@ -27,6 +28,7 @@ class Runtime:
     sources: SourceService
     scheduler: Scheduler
     articles: ArticleService
+    search: SearchService
 
     @classmethod
     def build(
@@ -49,6 +51,7 @@ class Runtime:
             sources=SourceService(settings=settings, db=db, fetcher=fetcher),
             scheduler=Scheduler(settings=settings, db=db, poll=poller.poll_feed),
             articles=ArticleService(db),
+            search=SearchService(db.sessionmaker),
         )
 
     @property

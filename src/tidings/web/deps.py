@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from tidings.articles.service import ArticleService
 from tidings.config import Settings
 from tidings.runtime import Runtime
+from tidings.search.service import SearchService
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -24,6 +25,11 @@ def get_articles(request: Request) -> ArticleService:
     return get_runtime(request).articles
 
 
+def get_search(request: Request) -> SearchService:
+    return get_runtime(request).search
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ArticlesDep = Annotated[ArticleService, Depends(get_articles)]
+SearchDep = Annotated[SearchService, Depends(get_search)]
