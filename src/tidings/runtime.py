@@ -49,7 +49,9 @@ class Runtime:
             extractor=extractor,
             poller=poller,
             sources=SourceService(settings=settings, db=db, fetcher=fetcher),
-            scheduler=Scheduler(settings=settings, db=db, poll=poller.poll_feed),
+            scheduler=Scheduler(
+                settings=settings, db=db, poll=poller.poll, flush=poller.flush, due_to_flush=poller.writer.due
+            ),
             articles=ArticleService(db),
             search=SearchService(db.sessionmaker),
         )

@@ -136,7 +136,7 @@ class SafeFetcher:
         )
         self._robots = RobotsCache(self._fetch_robots_txt)
         self._client = _CookielessClient(
-            transport=transport or SafeTransport(settings, guard=self._guard),
+            transport=transport if transport is not None else SafeTransport(settings, guard=self._guard),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING, "Accept": "*/*"},
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,

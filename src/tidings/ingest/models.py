@@ -42,6 +42,8 @@ class Feed(Base):
     category: Mapped[str | None] = mapped_column(String(120))
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
+    # Hash of the last body we parsed: many servers ignore conditional GET and resend the same bytes.
+    body_hash: Mapped[str | None] = mapped_column(String(64))
     interval_seconds: Mapped[int] = mapped_column(Integer, default=1800)
     next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

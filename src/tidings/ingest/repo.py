@@ -102,18 +102,39 @@ async def list_sources_with_feeds(session: AsyncSession) -> Sequence[Source]:
     return rows.all()
 
 
-async def claim_due_feeds(
-    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: int
-) -> list[tuple[int, str]]:
+SNAPSHOT_COLUMNS = (
+    Feed.id,
+    Feed.url,
+    Feed.source_id,
+    Feed.etag,
+    Feed.last_modified,
+    Feed.body_hash,
+    Feed.interval_seconds,
+    Feed.error_count,
+    Feed.title,
+    Source.language,
+)
+
+
+async def feed_snapshot_row(session: AsyncSession, feed_id: int) -> Any:
+    query = select(*SNAPSHOT_COLUMNS).join(Source, Source.id == Feed.source_id).where(Feed.id == feed_id)
+    return (await session.execute(query)).first()
+
+
+async def claim_due_feeds(session: AsyncSession, *, now: datetime, limit: int, lease_seconds: int) -> list[Any]:
     """Pick feeds that are due and push their next_poll_at forward by a lease.
 
     The lease means a second scheduler (another process, or the next tick while this poll is still
     running) will not pick the same feed; the poll's outcome then sets the real next time.
-    Returns (feed_id, url) pairs.
+    Returns snapshot rows (SNAPSHOT_COLUMNS), so a poll needs no further read.
     """
-    due = select(Feed.id, Feed.url).where(Feed.disabled.is_(False), Feed.next_poll_at <= now)
+    due = (
+        select(*SNAPSHOT_COLUMNS)
+        .join(Source, Source.id == Feed.source_id)
+        .where(Feed.disabled.is_(False), Feed.next_poll_at <= now)
+    )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        due = due.with_for_update(of=Feed, skip_locked=True)
     rows = (await session.execute(due.order_by(Feed.next_poll_at).limit(limit))).all()
     if rows:
         await session.execute(
@@ -121,7 +142,7 @@ async def claim_due_feeds(
             .where(Feed.id.in_([r.id for r in rows]))
             .values(next_poll_at=now + timedelta(seconds=lease_seconds))
         )
-    return [(r.id, r.url) for r in rows]
+    return list(rows)
 
 
 async def next_due_time(session: AsyncSession) -> datetime | None:

@@ -8,11 +8,13 @@ and a FetchLog row; nothing escapes to crash the worker.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from tidings.config import Settings
 from tidings.db.base import utcnow
@@ -21,8 +23,8 @@ from tidings.errors import FeedParseError, TidingsError
 from tidings.extract.runner import ArticleExtractor
 from tidings.ingest import repo
 from tidings.ingest.articles import ArticleIngestor, FeedContext, PreparedArticle, entry_url_hash
+from tidings.ingest.boundedset import BoundedSet
 from tidings.ingest.fetcher import Fetcher, FetchError, FetchResult
-from tidings.ingest.models import Source
 from tidings.ingest.parser import FeedEntry, ParsedFeed, parse_feed
 from tidings.ingest.schedule import (
     ScheduleBounds,
@@ -31,6 +33,7 @@ from tidings.ingest.schedule import (
     next_interval,
     should_disable,
 )
+from tidings.ingest.statewriter import FeedStateWriter
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ FEED_ACCEPT = (
 )
 # Parsing a large feed takes milliseconds of CPU; past this size, do it off the event loop.
 PARSE_IN_THREAD_BYTES = 256 * 1024
+KNOWN_URL_CACHE_SIZE = 200_000
 
 
 @dataclass(slots=True)
@@ -60,7 +64,9 @@ class PollOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _FeedSnapshot:
+class FeedSnapshot:
+    """What a poll needs to know about a feed, read once when the feed is claimed."""
+
     id: int
     url: str
     source_id: int
@@ -70,6 +76,7 @@ class _FeedSnapshot:
     error_count: int
     language: str | None
     has_title: bool
+    body_hash: str | None = None
 
 
 class Poller:
@@ -87,15 +94,25 @@ class Poller:
         self.fetcher = fetcher
         self.clock = clock
         self.bounds = ScheduleBounds.from_settings(settings)
+        self.writer = FeedStateWriter(db)
+        # Entry URLs already stored: most polls of a changed feed only re-list known entries.
+        self.known_urls = BoundedSet(KNOWN_URL_CACHE_SIZE)
         self.articles = ArticleIngestor(
             settings=settings, db=db, fetcher=fetcher, extractor=extractor
         )
 
     async def poll_feed(self, feed_id: int) -> PollOutcome:
-        started = time.perf_counter()
+        """Poll one feed now and record the outcome at once (CLI, admin "refresh", tests)."""
         snapshot = await self._snapshot(feed_id)
         if snapshot is None:
             return PollOutcome(feed_id=feed_id, url="", outcome="error", error="feed not found")
+        outcome = await self.poll(snapshot)
+        await self.writer.flush()
+        return outcome
+
+    async def poll(self, snapshot: FeedSnapshot) -> PollOutcome:
+        """Poll a claimed feed; its new state is buffered in `self.writer` (flushed by the caller)."""
+        started = time.perf_counter()
         try:
             outcome, values = await self._poll(snapshot)
         except (FetchError, FeedParseError) as exc:
@@ -104,36 +121,32 @@ class Poller:
             log.exception("unexpected error polling feed %s", snapshot.url)
             outcome, values = self._failure(snapshot, exc)
         outcome.duration_ms = int((time.perf_counter() - started) * 1000)
-        await self._persist(snapshot, values, outcome)
+        self.writer.add(snapshot.id, values, self._log_row(snapshot, outcome))
         return outcome
 
-    async def _snapshot(self, feed_id: int) -> _FeedSnapshot | None:
-        async with self.db.session() as session:
-            feed = await repo.get_feed(session, feed_id)
-            if feed is None:
-                return None
-            source = await session.get(Source, feed.source_id)
-            return _FeedSnapshot(
-                id=feed.id,
-                url=feed.url,
-                source_id=feed.source_id,
-                etag=feed.etag,
-                last_modified=feed.last_modified,
-                interval=feed.interval_seconds,
-                error_count=feed.error_count,
-                language=source.language if source is not None else None,
-                has_title=bool(feed.title),
-            )
+    async def flush(self) -> None:
+        await self.writer.flush()
 
-    async def _poll(self, feed: _FeedSnapshot) -> tuple[PollOutcome, dict[str, object]]:
+    async def _snapshot(self, feed_id: int) -> FeedSnapshot | None:
+        async with self.db.session() as session:
+            row = await repo.feed_snapshot_row(session, feed_id)
+        return snapshot_from_row(row) if row is not None else None
+
+    async def _poll(self, feed: FeedSnapshot) -> tuple[PollOutcome, dict[str, object]]:
         result = await self.fetcher.fetch(
             feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
         )
         if result.not_modified:
             return self._not_modified(feed, result)
+        body_hash = hashlib.sha256(result.content).hexdigest()
+        if body_hash == feed.body_hash:
+            # The server ignored our conditional GET but sent the very same bytes: nothing new.
+            return self._not_modified(feed, result, status=result.status)
         parsed = await self._parse(result)
         new_ids = await self._ingest_new_entries(feed, parsed)
-        return self._success(feed, result, parsed, new_ids)
+        outcome, values = self._success(feed, result, parsed, new_ids)
+        values["body_hash"] = body_hash
+        return outcome, values
 
     async def _parse(self, result: FetchResult) -> ParsedFeed:
         if len(result.content) > PARSE_IN_THREAD_BYTES:
@@ -142,17 +155,23 @@ class Poller:
             )
         return parse_feed(result.content, url=result.url, content_type=result.content_type)
 
-    async def _ingest_new_entries(self, feed: _FeedSnapshot, parsed: ParsedFeed) -> list[str]:
+    async def _ingest_new_entries(self, feed: FeedSnapshot, parsed: ParsedFeed) -> list[str]:
         entries = _unique_by_link(parsed.entries)[: self.settings.max_new_articles_per_poll]
-        async with self.db.session() as session:
-            known = await repo.known_url_hashes(session, (entry_url_hash(e.link) for e in entries))
-        fresh = [e for e in entries if entry_url_hash(e.link) not in known]
+        hashes = {entry_url_hash(e.link): e for e in entries}
+        unknown = [h for h in hashes if h not in self.known_urls]
+        if unknown:
+            async with self.db.session() as session:
+                known = await repo.known_url_hashes(session, unknown)
+            self.known_urls.update(known)
+        fresh = [e for h, e in hashes.items() if h not in self.known_urls]
         if not fresh:
             return []
         context = FeedContext(feed_id=feed.id, source_id=feed.source_id, language=parsed.language or feed.language)
         now = self.clock()
         prepared = await asyncio.gather(*(self._prepare_one(entry, context, now) for entry in fresh))
-        return await self.articles.store([p for p in prepared if p is not None])
+        stored = await self.articles.store([p for p in prepared if p is not None])
+        self.known_urls.update(entry_url_hash(e.link) for e in fresh)
+        return stored
 
     async def _prepare_one(self, entry: FeedEntry, context: FeedContext, now: datetime) -> PreparedArticle | None:
         try:
@@ -164,7 +183,9 @@ class Poller:
             log.exception("unexpected error ingesting %s", entry.link)
         return None
 
-    def _not_modified(self, feed: _FeedSnapshot, result: FetchResult) -> tuple[PollOutcome, dict[str, object]]:
+    def _not_modified(
+        self, feed: FeedSnapshot, result: FetchResult, *, status: int = 304
+    ) -> tuple[PollOutcome, dict[str, object]]:
         now = self.clock()
         interval = next_interval(
             current=feed.interval, bounds=self.bounds, new_entries=0, observed=feed.interval, max_age=result.max_age
@@ -179,12 +200,12 @@ class Poller:
             "next_poll_at": now + timedelta(seconds=interval),
         }
         outcome = PollOutcome(
-            feed_id=feed.id, url=feed.url, outcome="not_modified", status=304, next_poll_at=now + timedelta(seconds=interval)
+            feed_id=feed.id, url=feed.url, outcome="not_modified", status=status, next_poll_at=now + timedelta(seconds=interval)
         )
         return outcome, values
 
     def _success(
-        self, feed: _FeedSnapshot, result: FetchResult, parsed: ParsedFeed, new_ids: list[str]
+        self, feed: FeedSnapshot, result: FetchResult, parsed: ParsedFeed, new_ids: list[str]
     ) -> tuple[PollOutcome, dict[str, object]]:
         now = self.clock()
         observed = interval_from_entries((e.published for e in parsed.entries), self.bounds)
@@ -225,7 +246,7 @@ class Poller:
         )
         return outcome, values
 
-    def _failure(self, feed: _FeedSnapshot, exc: Exception) -> tuple[PollOutcome, dict[str, object]]:
+    def _failure(self, feed: FeedSnapshot, exc: Exception) -> tuple[PollOutcome, dict[str, object]]:
         now = self.clock()
         errors = feed.error_count + 1
         retry_after = getattr(exc, "retry_after", None)
@@ -256,22 +277,33 @@ class Poller:
         )
         return outcome, values
 
-    async def _persist(self, feed: _FeedSnapshot, values: dict[str, object], outcome: PollOutcome) -> None:
-        """The feed's new state and its log row, in one short transaction."""
-        async with self.db.transaction() as session:
-            await repo.update_feed(session, feed.id, values)
-            await repo.add_fetch_log(
-                session,
-                feed_id=feed.id,
-                started_at=self.clock(),
-                duration_ms=outcome.duration_ms,
-                outcome=outcome.outcome,
-                status_code=outcome.status,
-                error=outcome.error,
-                entries=outcome.entries,
-                new_articles=outcome.new_articles,
-                details={"warning": outcome.warning[:500]} if outcome.warning else None,
-            )
+    def _log_row(self, feed: FeedSnapshot, outcome: PollOutcome) -> dict[str, object]:
+        return {
+            "feed_id": feed.id,
+            "started_at": self.clock(),
+            "duration_ms": outcome.duration_ms,
+            "outcome": outcome.outcome,
+            "status_code": outcome.status,
+            "error": outcome.error,
+            "entries": outcome.entries,
+            "new_articles": outcome.new_articles,
+            "details": {"warning": outcome.warning[:500]} if outcome.warning else None,
+        }
+
+
+def snapshot_from_row(row: Any) -> FeedSnapshot:
+    return FeedSnapshot(
+        id=row.id,
+        url=row.url,
+        source_id=row.source_id,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        interval=row.interval_seconds,
+        error_count=row.error_count,
+        language=row.language,
+        has_title=bool(row.title),
+        body_hash=row.body_hash,
+    )
 
 
 def _unique_by_link(entries: list[FeedEntry]) -> list[FeedEntry]:

@@ -15,11 +15,12 @@ from tidings.config import Settings
 from tidings.db.base import utcnow
 from tidings.db.engine import Database
 from tidings.ingest import repo
-from tidings.ingest.service import PollOutcome
+from tidings.ingest.service import FeedSnapshot, PollOutcome, snapshot_from_row
 
 log = logging.getLogger(__name__)
 
-PollFn = Callable[[int], Awaitable[PollOutcome]]
+PollFn = Callable[[FeedSnapshot], Awaitable[PollOutcome]]
+FlushFn = Callable[[], Awaitable[None]]
 OutcomeHook = Callable[[PollOutcome], None]
 
 # Longer than any single poll can take (feed + article pages, each under total_timeout).
@@ -35,11 +36,15 @@ class Scheduler:
         settings: Settings,
         db: Database,
         poll: PollFn,
+        flush: FlushFn,
+        due_to_flush: Callable[[], bool] = lambda: True,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.db = db
         self.poll = poll
+        self.flush = flush
+        self.due_to_flush = due_to_flush
         self.clock = clock
         self.concurrency = settings.global_concurrency
         self.polls_done = 0
@@ -68,10 +73,13 @@ class Scheduler:
             if not exhausted and len(pending) < self.concurrency:
                 claimed = await self._claim(self.concurrency * 2 - len(pending), now=cutoff)
                 exhausted = not claimed
-                pending |= {asyncio.create_task(self.poll(feed_id)) for feed_id in claimed}
+                pending |= {asyncio.create_task(self.poll(snapshot)) for snapshot in claimed}
             if not pending:
+                await self.flush()
                 return outcomes
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if self.due_to_flush():
+                await self.flush()
             for task in done:
                 outcome = task.result()
                 outcomes.append(outcome)
@@ -90,7 +98,7 @@ class Scheduler:
                 await self._maybe_maintain()
                 free = self.concurrency - len(pending)
                 claimed = await self._claim(free, now=self.last_tick) if free > 0 else []
-                pending |= {asyncio.create_task(self.poll(feed_id)) for feed_id in claimed}
+                pending |= {asyncio.create_task(self.poll(snapshot)) for snapshot in claimed}
                 wait_for = await self._idle_seconds() if not claimed else 0.05
                 waiters: set[asyncio.Future[object]] = set(pending)
                 stop_task = asyncio.ensure_future(stop.wait())
@@ -101,10 +109,13 @@ class Scheduler:
                     pending.discard(task)
                     self.polls_done += 1
                     self._report(task)
+                if self.due_to_flush():
+                    await self.flush()
         finally:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            await self.flush()
             self.running = False
             log.info("scheduler stopped")
 
@@ -115,12 +126,12 @@ class Scheduler:
         if exc is not None:  # poll_feed records its own errors; this is a last line of defence
             log.error("poll task failed: %r", exc)
 
-    async def _claim(self, limit: int, *, now: datetime) -> list[int]:
+    async def _claim(self, limit: int, *, now: datetime) -> list[FeedSnapshot]:
         if limit <= 0:
             return []
         async with self.db.transaction() as session:
             claimed = await repo.claim_due_feeds(session, now=now, limit=limit, lease_seconds=LEASE_SECONDS)
-        return [feed_id for feed_id, _ in claimed]
+        return [snapshot_from_row(row) for row in claimed]
 
     async def _idle_seconds(self) -> float:
         async with self.db.session() as session:

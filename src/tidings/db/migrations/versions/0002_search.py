@@ -9,6 +9,12 @@ SQLite: two external-content FTS5 tables over articles(title, text), kept in syn
 PostgreSQL: a stored generated tsvector ('simple' config, title weight A, body weight B) with a GIN index,
   and a pg_trgm GIN index on title || ' ' || text for CJK substring queries.
 
+Both trigram indexes only cover articles containing at least one character of those scripts: only
+queries with such a character use them (tidings.search.query.TermKind.SUBSTRING), and a trigram index
+costs several times the text it indexes, so indexing English or French bodies would be pure waste.
+SQLite reads the trigram table's content through a filtering view; PostgreSQL uses a partial index
+whose predicate the search query repeats verbatim (tidings.search.query.substring_script_regex).
+
 The SQLite tables key on articles' implicit rowid (articles has a text primary key). Anything that
 renumbers rowids or recreates the table (VACUUM may; Alembic batch mode on `articles` does) must be
 followed by a rebuild (tidings.search.rebuild_index), and a batch migration on `articles` must recreate
@@ -28,10 +34,34 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_SQLITE_FTS_TABLES = {
-    "articles_fts_words": "unicode61 remove_diacritics 2",
-    "articles_fts_trigram": "trigram",
-}
+_WORDS = "articles_fts_words"
+_TRIGRAM = "articles_fts_trigram"
+_TRIGRAM_CONTENT_VIEW = "articles_fts_trigram_content"
+_TRIGGERS = ("articles_fts_after_insert", "articles_fts_after_delete", "articles_fts_after_update")
+
+# Frozen copy of tidings.search.query.SUBSTRING_SCRIPT_RANGES as of this revision (a migration must not
+# import code that may change later); tests/integration/test_search.py checks that both still agree.
+_SUBSTRING_SCRIPT_RANGES = (
+    (0x0E00, 0x0EFF),
+    (0x0F00, 0x0FFF),
+    (0x1000, 0x109F),
+    (0x1100, 0x11FF),
+    (0x1780, 0x17FF),
+    (0x2E80, 0x2FDF),
+    (0x3000, 0x30FF),
+    (0x3130, 0x318F),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xA960, 0xA97F),
+    (0xAC00, 0xD7FF),
+    (0xF900, 0xFAFF),
+    (0xFF66, 0xFF9F),
+    (0xFFA0, 0xFFDC),
+    (0x20000, 0x3FFFF),
+)
+# The same bracket expression works for SQLite GLOB and PostgreSQL regular expressions (code points).
+_CHARACTER_CLASS = "[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _SUBSTRING_SCRIPT_RANGES) + "]"
 
 # The body fed to to_tsvector is capped: a tsvector is limited to 1 MB, and one oversized page must not
 # make its INSERT fail. 100k characters is far beyond any real news article.
@@ -55,39 +85,59 @@ def downgrade() -> None:
         _downgrade_postgresql()
 
 
-# Every SQL string below is built from the constant table names above, never from input: hence S608 noqa.
+# Every SQL string below is built from this module's constants, never from input (hence the S608 noqa).
+
+
+def _has_substring_script(row: str) -> str:
+    pattern = f"'*{_CHARACTER_CLASS}*'"
+    return f"({row}.title GLOB {pattern} OR {row}.text GLOB {pattern})"
+
+
+def _fts_insert(table: str, condition: str = "") -> str:
+    return f"INSERT INTO {table}(rowid, title, text) SELECT new.rowid, new.title, new.text {condition}; "
+
+
+def _fts_delete(table: str, condition: str = "") -> str:
+    # External-content tables need the *old* values to remove a row; removing a row that was never
+    # indexed would corrupt the index, hence the same condition on delete as on insert.
+    return (
+        f"INSERT INTO {table}({table}, rowid, title, text) "
+        f"SELECT 'delete', old.rowid, old.title, old.text {condition}; "
+    )
+
+
 def _upgrade_sqlite() -> None:
-    for table, tokenizer in _SQLITE_FTS_TABLES.items():
-        op.execute(
-            f"CREATE VIRTUAL TABLE {table} USING fts5("
-            f"title, text, content='articles', content_rowid='rowid', tokenize='{tokenizer}')"
-        )
-    inserts = "".join(
-        f"INSERT INTO {table}(rowid, title, text) VALUES (new.rowid, new.title, new.text); "  # noqa: S608
-        for table in _SQLITE_FTS_TABLES
+    op.execute(
+        f"CREATE VIEW {_TRIGRAM_CONTENT_VIEW} AS SELECT rowid AS article_rowid, title, text "  # noqa: S608
+        f"FROM articles a WHERE {_has_substring_script('a')}"
     )
-    # External-content tables need the *old* values to remove a row from the index.
-    deletes = "".join(
-        f"INSERT INTO {table}({table}, rowid, title, text) "  # noqa: S608
-        "VALUES ('delete', old.rowid, old.title, old.text); "
-        for table in _SQLITE_FTS_TABLES
+    op.execute(
+        f"CREATE VIRTUAL TABLE {_WORDS} USING fts5(title, text, content='articles', content_rowid='rowid', "
+        "tokenize='unicode61 remove_diacritics 2')"
     )
-    op.execute(f"CREATE TRIGGER articles_fts_after_insert AFTER INSERT ON articles BEGIN {inserts}END")
-    op.execute(f"CREATE TRIGGER articles_fts_after_delete AFTER DELETE ON articles BEGIN {deletes}END")
+    op.execute(
+        f"CREATE VIRTUAL TABLE {_TRIGRAM} USING fts5(title, text, content='{_TRIGRAM_CONTENT_VIEW}', "
+        "content_rowid='article_rowid', tokenize='trigram')"
+    )
+    inserts = _fts_insert(_WORDS) + _fts_insert(_TRIGRAM, f"WHERE {_has_substring_script('new')}")
+    deletes = _fts_delete(_WORDS) + _fts_delete(_TRIGRAM, f"WHERE {_has_substring_script('old')}")
+    insert_trigger, delete_trigger, update_trigger = _TRIGGERS
+    op.execute(f"CREATE TRIGGER {insert_trigger} AFTER INSERT ON articles BEGIN {inserts}END")
+    op.execute(f"CREATE TRIGGER {delete_trigger} AFTER DELETE ON articles BEGIN {deletes}END")
     # Only title/text edits touch the index: marking a duplicate or re-fetching metadata does not.
     op.execute(
-        "CREATE TRIGGER articles_fts_after_update AFTER UPDATE OF title, text ON articles "
-        f"BEGIN {deletes}{inserts}END"
+        f"CREATE TRIGGER {update_trigger} AFTER UPDATE OF title, text ON articles BEGIN {deletes}{inserts}END"
     )
-    for table in _SQLITE_FTS_TABLES:
+    for table in (_WORDS, _TRIGRAM):
         op.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")  # noqa: S608
 
 
 def _downgrade_sqlite() -> None:
-    for trigger in ("articles_fts_after_update", "articles_fts_after_delete", "articles_fts_after_insert"):
+    for trigger in _TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    for table in _SQLITE_FTS_TABLES:
+    for table in (_WORDS, _TRIGRAM):
         op.execute(f"DROP TABLE IF EXISTS {table}")
+    op.execute(f"DROP VIEW IF EXISTS {_TRIGRAM_CONTENT_VIEW}")
 
 
 def _upgrade_postgresql() -> None:
@@ -95,12 +145,13 @@ def _upgrade_postgresql() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     # Stored, so ranking reads positions from disk instead of re-parsing every candidate's body.
     op.execute(
-        f"ALTER TABLE articles ADD COLUMN search_vector tsvector "
+        "ALTER TABLE articles ADD COLUMN search_vector tsvector "
         f"GENERATED ALWAYS AS ({_PG_TSVECTOR_EXPRESSION}) STORED"
     )
     op.execute("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
     op.execute(
-        "CREATE INDEX ix_articles_search_trigram ON articles USING gin ((title || ' ' || text) gin_trgm_ops)"
+        "CREATE INDEX ix_articles_search_trigram ON articles USING gin ((title || ' ' || text) gin_trgm_ops) "
+        f"WHERE (title || ' ' || text) ~ '{_CHARACTER_CLASS}'"
     )
 
 
