@@ -191,13 +191,14 @@ async def run_polls(settings: Settings, base_url: str, count: int) -> dict[str, 
 
 def feeds_mode(data: Path, count: int) -> dict[str, Any]:
     articles = load_corpus(data)
-    with Publisher(articles, poll_feeds=count, subprocess=True) as publisher:
-        with tempfile.TemporaryDirectory() as tmp, PeakMemory() as memory:
-            settings = bench_settings(
-                Path(tmp), fetch_articles=False, global_concurrency=64, per_host_concurrency=64
-            )
-            upgrade(settings)
-            result = asyncio.run(run_polls(settings, publisher.base_url, count))
+    with (
+        Publisher(articles, poll_feeds=count, subprocess=True) as publisher,
+        tempfile.TemporaryDirectory() as tmp,
+        PeakMemory() as memory,
+    ):
+        settings = bench_settings(Path(tmp), fetch_articles=False, global_concurrency=64, per_host_concurrency=64)
+        upgrade(settings)
+        result = asyncio.run(run_polls(settings, publisher.base_url, count))
     result["mode"] = "feeds"
     result["peak_rss_mb"] = memory.peak_mb
     return result
