@@ -408,7 +408,7 @@ async def test_error_status_carries_retry_after(
     server.routes["/x"] = respond(status, {"Retry-After": retry_after} if retry_after else {}, b"nope")
     with pytest.raises(HTTPStatusError) as info:
         await fetcher.fetch(server.url("/x"))
-    assert (info.value.status, info.value.code) == (status, f"http_{status}")
+    assert (info.value.upstream_status, info.value.code) == (status, f"http_{status}")
     if expected is None:
         assert info.value.retry_after is None
     else:
@@ -602,6 +602,18 @@ async def test_per_host_concurrency_is_capped(server: LocalServer) -> None:
     async with SafeFetcher(make_settings(per_host_concurrency=2, global_concurrency=8)) as safe:
         await asyncio.gather(*(safe.fetch(server.url("/s")) for _ in range(6)))
     assert peak == 2
+
+
+async def test_idle_origins_are_evicted_from_the_pool(server: LocalServer) -> None:
+    server.routes["/p"] = respond(200, body=b"ok")
+    names = [f"h{index}.example.test" for index in range(70)]
+    settings = make_settings(global_concurrency=8)
+    transport = SafeTransport(settings, resolver=fake_resolver({name: ["127.0.0.1"] for name in names}))
+    async with SafeFetcher(settings, transport=transport) as safe:
+        for name in names:
+            await safe.fetch(f"http://{name}:{server.port}/p")
+        assert transport.pooled_origins == 64  # the 6 least recently used were closed
+    assert transport.pooled_origins == 0
 
 
 async def test_host_limiter_forgets_idle_hosts() -> None:

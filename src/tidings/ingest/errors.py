@@ -12,11 +12,13 @@ from tidings.errors import TidingsError
 class FetchError(TidingsError):
     """The URL could not be fetched.
 
-    `status` is the upstream HTTP status when there was one (it shadows `TidingsError.status`,
-    which here would be meaningless), `retry_after` the delay in seconds the server asked for.
+    `upstream_status` is the publisher's HTTP status when there was one; `status` stays the status
+    our own edge answers with (502: the upstream failed us). `retry_after` is the delay in seconds
+    the server asked for.
     """
 
     code = "fetch_error"
+    status = 502
 
     def __init__(
         self,
@@ -29,7 +31,7 @@ class FetchError(TidingsError):
     ) -> None:
         super().__init__(message, code=code)
         self.url = url
-        self.status = status  # type: ignore[assignment]  # upstream status, see docstring
+        self.upstream_status = status
         self.retry_after = retry_after
 
 

@@ -269,7 +269,7 @@ class Poller:
             feed_id=feed.id,
             url=feed.url,
             outcome="error",
-            status=getattr(exc, "status", None),
+            status=getattr(exc, "upstream_status", None),
             error=message,
             error_code=code,
             next_poll_at=now + timedelta(seconds=delay),

@@ -231,12 +231,12 @@ class SafeTransport(httpx.AsyncBaseTransport):
             )
         )
         if len(self._origins) > self._max_origins:
-            await self._evict_idle_origins()
+            await self._evict_idle_origins(keep=key)
         return origin
 
-    async def _evict_idle_origins(self) -> None:
+    async def _evict_idle_origins(self, *, keep: tuple[bytes, bytes, int | None]) -> None:
         excess = len(self._origins) - self._max_origins
-        idle = [key for key, origin in self._origins.items() if origin.active == 0][:excess]
+        idle = [key for key, origin in self._origins.items() if origin.active == 0 and key != keep][:excess]
         for key in idle:
             # Closing only idle keep-alive sockets: nothing in flight on this origin.
             await self._origins.pop(key).transport.aclose()

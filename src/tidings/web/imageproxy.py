@@ -445,7 +445,7 @@ def error_response(code: str, message: str, status: int) -> JSONResponse:
 
 def _fetch_error_response(exc: FetchError) -> JSONResponse:
     """Upstream 404/410 stays a 404, a timeout is a 504, any other failure (blocked, too large...) a 502."""
-    if isinstance(exc, HTTPStatusError) and exc.status in (404, 410):
+    if isinstance(exc, HTTPStatusError) and exc.upstream_status in (404, 410):
         return error_response("upstream_not_found", "The image does not exist upstream", 404)
     if isinstance(exc, FetchTimeoutError):
         return error_response(exc.code, exc.message, 504)
