@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import tidings.db.migrate
 from tidings.config import Settings
 from tidings.db.engine import create_engine
 from tidings.db.migrate import downgrade, upgrade
 from tidings.db.models import Base
 from tidings.errors import InvalidInput
 from tidings.ingest.models import Article, Source
-from tidings.search import SearchPage, SearchService, search
+from tidings.search import SearchPage, SearchService, parse_query, plan, repo, search
+from tidings.search.plan import PlanInput
+from tidings.search.query import substring_script_regex
 from tidings.search.schema import PG_INDEXES, PG_VECTOR_COLUMN, SQLITE_FTS_TABLES, include_object
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -152,6 +157,16 @@ async def test_chinese_substrings(sessionmaker: Sessions) -> None:
     assert await found_ids(sessionmaker, "环境保护") == [beijing]
     assert await found_ids(sessionmaker, "北京") == [beijing]
     assert await found_ids(sessionmaker, "北京市 措施") == [beijing]  # one indexed term, one short term
+
+
+async def test_like_wildcards_in_substring_terms_are_literal(sessionmaker: Sessions) -> None:
+    literal, _ = await add_articles(
+        sessionmaker,
+        {"title": "記号", "text": "東_京 と 100%東", "language": "ja"},
+        {"title": "記号", "text": "東A京 と 100X東", "language": "ja"},
+    )
+    assert await found_ids(sessionmaker, "東_京") == [literal]
+    assert await found_ids(sessionmaker, "0%東") == [literal]
 
 
 async def test_mixed_script_query(sessionmaker: Sessions) -> None:
@@ -337,12 +352,80 @@ async def test_updates_and_deletes_are_reflected(sessionmaker: Sessions) -> None
     assert await found_ids(sessionmaker, "penguins") == []
     assert await found_ids(sessionmaker, "大阪城") == []
     assert await found_ids(sessionmaker, "briefing") == [other_id]
+    await _assert_fts_integrity(sessionmaker)
+
+
+async def test_cjk_edits_move_articles_in_and_out_of_the_trigram_index(sessionmaker: Sessions) -> None:
+    """The trigram indexes only cover articles with CJK-like characters; edits crossing that line."""
+    article_id, thai_id = await add_articles(
+        sessionmaker,
+        {"title": "Plain title", "text": "Nothing special here."},
+        {"title": "ข่าว", "text": "กรุงเทพมหานครมีฝนตก", "language": "th"},
+    )
+    assert await found_ids(sessionmaker, "กรุงเทพ") == [thai_id]
+    for new_text, expected in [("大阪城の近く。", [article_id]), ("No CJK any more.", []), ("大阪城", [article_id])]:
+        async with sessionmaker() as session:
+            await session.execute(update(Article).where(Article.id == article_id).values(text=new_text))
+            await session.commit()
+        assert await found_ids(sessionmaker, "大阪城") == expected
+    async with sessionmaker() as session:
+        await session.execute(delete(Article).where(Article.id.in_([article_id, thai_id])))
+        await session.commit()
+    assert await found_ids(sessionmaker, "大阪城") == []
+    await _assert_fts_integrity(sessionmaker)
+
+
+async def test_short_term_scan_is_bounded_to_the_newest_articles(
+    sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "SCAN_MAX_ARTICLES", 2)
+    newest, middle, _ = await add_articles(
+        sessionmaker, *({"title": "서울 소식", "text": "", "age_days": age} for age in (1, 2, 3))
+    )
+    assert await found_ids(sessionmaker, "서울") == [newest, middle]
+    assert len(await found_ids(sessionmaker, "서울 소식")) == 2  # still short terms only
+    assert len(await found_ids(sessionmaker, "서울 소식 ")) == 2
+
+
+@pytest.mark.parametrize("db_backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_postgres_uses_the_search_indexes(sessionmaker: Sessions) -> None:
+    async with sessionmaker() as session:
+        for query, index in [("budget", "ix_articles_search_vector"), ("東京都庁", "ix_articles_search_trigram")]:
+            spec = PlanInput(query=parse_query(query), language=None, now=NOW)
+            match_plan = repo.build_plan(session, spec)
+            # Only the match conditions: on an empty table any index would do for duplicate_of IS NULL.
+            conditions = [c for c in match_plan.conditions if "duplicate_of" not in c]
+            sql = f"EXPLAIN SELECT a.id FROM {match_plan.from_sql} WHERE {' AND '.join(conditions)}"
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            explained = "\n".join((await session.execute(text(sql), match_plan.params)).scalars())
+            assert index in explained, explained
+
+
+def test_migration_and_query_agree_on_substring_scripts() -> None:
+    path = Path(tidings.db.migrate.MIGRATIONS_DIR, "versions", "0002_search.py")
+    module_spec = importlib.util.spec_from_file_location("migration_0002", path)
+    assert module_spec and module_spec.loader
+    migration = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(migration)
+    assert substring_script_regex() == migration._CHARACTER_CLASS
 
 
 async def test_rebuild_index_keeps_results(sessionmaker: Sessions) -> None:
     (article_id,) = await add_articles(sessionmaker, {"title": "Rebuild", "text": "Orchestra tour."})
     await SearchService(sessionmaker).rebuild_index()
     assert (await SearchService(sessionmaker).search("orchestra")).hits[0].article_id == article_id
+    await _assert_fts_integrity(sessionmaker)
+
+
+async def _assert_fts_integrity(sessions: Sessions) -> None:
+    """SQLite: FTS5 checks its index against the content table (raises on any mismatch)."""
+    async with sessions() as session:
+        if repo.dialect_name(session) == "sqlite":
+            for table in SQLITE_FTS_TABLES:
+                # rank = 1: also compare the index with the content it was built from.
+                await session.execute(
+                    text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+                )
 
 
 async def test_migration_downgrades_and_reindexes_existing_articles(

@@ -8,7 +8,7 @@ segment CJK text (a whole run of Han characters is one lexeme), hence the trigra
 from __future__ import annotations
 
 from tidings.search.plan import MatchPlan, PlanInput
-from tidings.search.query import like_contains_pattern
+from tidings.search.query import like_contains_pattern, substring_script_regex
 
 # Mirrors the tsvector weights: title is 'A' (1.0 in ts_rank_cd's default weights), body 'B' (0.4).
 TITLE_WEIGHT = 1.0
@@ -33,6 +33,10 @@ def build_plan(spec: PlanInput) -> MatchPlan:
         plan.conditions.append(f"a.search_vector @@ ({tsquery})")
         relevance_parts.append(f"ts_rank_cd(a.search_vector, ({tsquery}), {RANK_NORMALIZATION})")
         plan.params.update({f"word{index}": term.text for index, term in enumerate(query.word_terms)})
+    if query.indexed_substring_terms:
+        # The trigram index is partial (articles with CJK-like characters only, see migration 0002); the
+        # planner uses it only when the query repeats its predicate, as a literal, not a parameter.
+        plan.conditions.append(f"{CONCATENATED_TEXT_SQL} ~ '{substring_script_regex()}'")
     substring_terms = query.indexed_substring_terms + query.scan_terms
     for index, term in enumerate(substring_terms):
         param = f"sub{index}"
@@ -44,7 +48,6 @@ def build_plan(spec: PlanInput) -> MatchPlan:
         )
     if query.scan_only:
         # Same bound as SQLite: 1-2 character patterns yield no trigram, so pg_trgm cannot help either.
-        plan.conditions.append("a.published_at >= :since")
-        plan.params["since"] = spec.scan_since
+        spec.add_recent_scan_bound(plan)
     plan.relevance_sql = f"({' + '.join(relevance_parts)})"
     return plan

@@ -35,8 +35,9 @@ MAX_CURSOR_OFFSET = 1000
 _PHRASE_OR_TOKEN = re.compile(r'"([^"]*)"|([^\s"]+)')
 _WHITESPACE = re.compile(r"\s+")
 
-# Scripts written without spaces between words, plus Hangul (see module docstring).
-_SUBSTRING_SCRIPT_RANGES: tuple[tuple[int, int], ...] = (
+# Scripts written without spaces between words, plus Hangul (see module docstring). Migration 0002 holds
+# a frozen copy: its trigram indexes cover exactly the articles containing one of these characters.
+SUBSTRING_SCRIPT_RANGES: tuple[tuple[int, int], ...] = (
     (0x0E00, 0x0EFF),  # Thai, Lao
     (0x0F00, 0x0FFF),  # Tibetan
     (0x1000, 0x109F),  # Myanmar
@@ -146,7 +147,13 @@ def split_words(text: str) -> list[str]:
 
 def is_substring_script(ch: str) -> bool:
     code = ord(ch)
-    return any(low <= code <= high for low, high in _SUBSTRING_SCRIPT_RANGES)
+    return any(low <= code <= high for low, high in SUBSTRING_SCRIPT_RANGES)
+
+
+def substring_script_regex() -> str:
+    """Bracket expression matching any SUBSTRING-script character: the predicate of the PostgreSQL
+    partial trigram index, to be repeated verbatim (as a literal) by queries that want that index."""
+    return "[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in SUBSTRING_SCRIPT_RANGES) + "]"
 
 
 def _make_term(chunk: str) -> Term | None:

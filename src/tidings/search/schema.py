@@ -1,8 +1,9 @@
 """Names of the search objects created by migration 0002, and the Alembic filter that hides them.
 
 None of them is an ORM model (an FTS5 virtual table or a generated tsvector column cannot be described
-portably in one MetaData), so autogenerate would otherwise propose dropping them. Wire the filter into
-`context.configure(include_object=...)` in the migrations' env.py.
+portably in one MetaData), so autogenerate would otherwise propose dropping them. The migrations' env.py
+filters them by name prefix (articles_fts*, ix_articles_search_*, search_*): keep new names within those
+prefixes. `include_object` below is the equivalent exact filter, for tools that compare schemas.
 """
 
 from __future__ import annotations

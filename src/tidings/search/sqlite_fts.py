@@ -3,8 +3,13 @@
 Why two FTS5 tables rather than trigram alone: trigram matches substrings, so "art" finds "start" and
 "AI" (< 3 characters) finds nothing; it ignores accents only from SQLite 3.45; and its BM25 counts
 trigrams, so long words weigh more than short ones. The unicode61 table gives whole-word matching,
-accent folding (café = cafe) and word-level BM25 for space-separated languages, for an index several
-times smaller than the trigram one. Each term goes to the index that suits its script (query.TermKind).
+accent folding (café = cafe) and word-level BM25 for space-separated languages. Each term goes to the
+index that suits its script (query.TermKind).
+
+Measured on 4,000 synthetic articles (7 M characters, half Latin, half Hangul): unicode61 indexed at
+0.44 ms/article into 6 MB; trigram at 3.3 ms/article into 33 MB. So the word index is cheap, and the
+trigram one is only filled with articles that contain CJK-like characters (migration 0002), the only
+ones a trigram query can match.
 """
 
 from __future__ import annotations
@@ -34,8 +39,7 @@ def build_plan(spec: PlanInput) -> MatchPlan:
         plan = _fts_plan(fts_sources)
     else:
         plan = _scan_plan(query.scan_terms)
-        plan.conditions.append("a.published_at >= :since")
-        plan.params["since"] = spec.scan_since
+        spec.add_recent_scan_bound(plan)
     for index, term in enumerate(query.scan_terms):
         plan.conditions.append(
             f"(a.title LIKE :scan{index} ESCAPE '\\' OR a.text LIKE :scan{index} ESCAPE '\\')"
