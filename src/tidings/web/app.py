@@ -16,6 +16,7 @@ from tidings.errors import TidingsError
 from tidings.ingest.fetcher import SafeFetcher
 from tidings.runtime import Runtime
 from tidings.web import health
+from tidings.web.errors import install_error_handlers
 from tidings.web.imageproxy import image_router
 from tidings.web.pages import build_pages_router
 from tidings.web.syndication import build_syndication_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
             status_code=exc.status,
         )
 
+    install_error_handlers(app)  # after the default handler above: HTML pages for people, JSON for /api
     app.include_router(health.router)
     app.include_router(image_router(settings, fetcher=image_fetcher))
     app.include_router(build_api_router())

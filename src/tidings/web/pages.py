@@ -1,9 +1,41 @@
-"""HTML pages. Being built: see issue 3."""
+"""The HTML site: `/` → `/{lang}/`, then every page under /en/, /ko/ and /ja/ (issue 3).
 
-from fastapi import APIRouter
+Routes live in `tidings.web.routes`: article (cached), listings (home, source, hashtag, search),
+pwa (manifest, service worker, offline page) and assets (fingerprinted /static files).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 
 from tidings.config import Settings
+from tidings.web.i18n import negotiate_language
+from tidings.web.pagecache import PageCache
+from tidings.web.rendering import renderer_for
+from tidings.web.routes.article import add_article_route
+from tidings.web.routes.assets import add_assets_routes
+from tidings.web.routes.listings import add_listing_routes
+from tidings.web.routes.pwa import add_pwa_routes
 
 
-def build_pages_router(settings: Settings) -> APIRouter:
-    return APIRouter()
+def build_pages_router(settings: Settings, *, page_cache: PageCache | None = None) -> APIRouter:
+    renderer = renderer_for(settings.signing_key())
+    router = APIRouter()
+
+    @router.get("/", include_in_schema=False)
+    async def choose_language(request: Request) -> RedirectResponse:
+        lang = negotiate_language(request.headers.get("accept-language"))
+        return RedirectResponse(
+            f"/{lang}/",
+            status_code=302,
+            headers={"Vary": "Accept-Language", "Cache-Control": "private, no-cache"},
+        )
+
+    # One flat router, the article page first: FastAPI walks nested routers route by route, and the
+    # article page is the one that must be fast.
+    add_article_route(router, settings, renderer, page_cache or PageCache())
+    add_assets_routes(router, renderer.assets)
+    add_pwa_routes(router, renderer)
+    add_listing_routes(router, renderer)
+    return router

@@ -1,0 +1,108 @@
+"""Rendered article pages kept in memory, so a popular article costs a dictionary lookup, not a render.
+
+How freshness works (the why behind the numbers):
+
+- An entry is keyed by (page language, article id) and holds the rendered bytes and their strong ETag.
+- An entry is served as is for `ttl` seconds (60): the page shows relative times ("2 hours ago")
+  rendered on the server, which must work without JavaScript, so a page may not be cached forever.
+  Sixty seconds matches the `Cache-Control: max-age=60` browsers and proxies are given anyway.
+- After that, the article and its related list are read again and the page re-rendered, so a changed
+  article (re-fetched body, new related articles) shows within a minute. No separate version key is
+  needed: the re-render happens anyway for the relative times, and the ETag is a hash of the bytes,
+  so when nothing visible changed ("3 days ago" stays "3 days ago" for hours) the ETag is unchanged
+  and clients keep getting 304s across refreshes.
+- Concurrent requests for the same stale page wait for one render instead of each doing it.
+- At most `max_entries` pages are kept; the least recently used one is dropped first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+PageKey = tuple[str, str]  # (page language, article id)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    body: bytes
+    etag: str
+    expires_at: float
+
+
+def strong_etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110 13.1.2): a `W/` prefix does not prevent a match."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+
+
+class PageCache:
+    def __init__(
+        self, *, max_entries: int = 1024, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._entries: OrderedDict[PageKey, CachedPage] = OrderedDict()
+        self._inflight: dict[PageKey, asyncio.Future[CachedPage]] = {}
+        self._max_entries = max_entries
+        self._ttl = ttl
+        self._clock = clock
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def fresh(self, key: PageKey) -> CachedPage | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.expires_at <= self._clock():
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: PageKey, body: bytes) -> CachedPage:
+        entry = CachedPage(body=body, etag=strong_etag(body), expires_at=self._clock() + self._ttl)
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return entry
+
+    async def get_or_render(self, key: PageKey, render: Callable[[], Awaitable[bytes]]) -> CachedPage:
+        """The fresh entry, else the result of one `render()` shared by concurrent callers.
+
+        `render` errors (an unknown article: NotFound) reach every waiter and are not cached.
+        """
+        entry = self.fresh(key)
+        if entry is not None:
+            return entry
+        pending = self._inflight.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request itself was cancelled
+                return await self.get_or_render(key, render)
+        future: asyncio.Future[CachedPage] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            entry = self.put(key, await render())
+            future.set_result(entry)
+            return entry
+        except asyncio.CancelledError:
+            future.cancel()  # the waiters retry rather than inherit this client's hang-up
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # marks it retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._inflight[key]

@@ -1,0 +1,104 @@
+"""`/{lang}/article/{id}`: the article page, rendered once and served from the page cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from tidings.articles.service import ArticleService
+from tidings.articles.views import ArticleCard, ArticleDetail
+from tidings.config import Settings
+from tidings.errors import NotFound
+from tidings.web.imageproxy import sign_image_url
+from tidings.web.pagecache import PageCache, etag_matches
+from tidings.web.rendering import PAGE_CACHE_CONTROL, SECURITY_HEADERS, Renderer, html_response, json_ld
+from tidings.web.routes.common import ARTICLE_ID, layout, require_language, runtime_of
+
+OG_IMAGE_WIDTH = 1280
+NOT_MODIFIED_HEADERS = {**SECURITY_HEADERS, "Cache-Control": PAGE_CACHE_CONTROL}
+
+
+def add_article_route(router: APIRouter, settings: Settings, renderer: Renderer, cache: PageCache) -> None:
+    signing_key = settings.signing_key()
+
+    # A plain Starlette route, not a FastAPI one: this is the hot path (benchmarked against a
+    # hello-world), and it needs no parameter validation or dependency injection to pay for.
+    async def article_page(request: Request) -> Response:
+        lang = require_language(request.path_params["lang"])
+        article_id: str = request.path_params["article_id"]
+        if not ARTICLE_ID.fullmatch(article_id):
+            raise NotFound(f"no article {article_id}")
+        articles = runtime_of(request).articles
+
+        async def render() -> bytes:
+            article, related = await _load(articles, article_id)
+            context = article_context(request, lang, article, related, settings=settings, key=signing_key)
+            return renderer.render("article.html", lang, **context).encode()
+
+        entry = await cache.get_or_render((lang, article_id), render)
+        headers = {"ETag": entry.etag}
+        if etag_matches(request.headers.get("if-none-match"), entry.etag):
+            return Response(status_code=304, headers={**NOT_MODIFIED_HEADERS, **headers})
+        return html_response(entry.body, headers=headers)
+
+    router.add_route("/{lang}/article/{article_id}", article_page, methods=["GET"], include_in_schema=False)
+
+
+async def _load(articles: ArticleService, article_id: str) -> tuple[ArticleDetail, list[ArticleCard]]:
+    article = await articles.get(article_id)
+    return article, await articles.related(article_id)
+
+
+def article_context(
+    request: Request,
+    lang: str,
+    article: ArticleDetail,
+    related: list[ArticleCard],
+    *,
+    settings: Settings,
+    key: bytes,
+) -> dict[str, Any]:
+    # Absolute URLs (OpenGraph, JSON-LD) only from the configured public URL, never from the request's
+    # Host header: the page is cached and shared, so one forged Host would reach every reader.
+    base_url = settings.base_url.rstrip("/") or None
+    og_image = None
+    if base_url and article.image_url:
+        og_image = base_url + sign_image_url(key, article.image_url, OG_IMAGE_WIDTH)
+    page_url = f"{base_url}/{lang}/article/{article.id}" if base_url else None
+    return layout(
+        request,
+        lang,
+        keep_query=False,
+        article=article,
+        related=related,
+        og_image=og_image,
+        json_ld=json_ld(_news_article(article, og_image, page_url=page_url)),
+        ai_features=[],  # filled in by the AI issue; an empty list hides the block
+    )
+
+
+def _news_article(article: ArticleDetail, image: str | None, *, page_url: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "description": article.snippet,
+        "datePublished": article.published_at.isoformat(),
+        "dateModified": article.fetched_at.isoformat(),
+        "mainEntityOfPage": article.canonical_url,
+        "isBasedOn": article.canonical_url,
+        "publisher": {"@type": "Organization", "name": article.source.name},
+        "keywords": [tag.name for tag in article.tags],
+    }
+    if page_url:
+        data["url"] = page_url
+    if article.language:
+        data["inLanguage"] = article.language
+    if article.author:
+        data["author"] = {"@type": "Person", "name": article.author}
+    if image:
+        data["image"] = [image]
+    if article.word_count:
+        data["wordCount"] = article.word_count
+    return data
