@@ -389,8 +389,15 @@ async def test_page_cache_serves_fresh_entries_and_re_renders_after_the_ttl() ->
     clock.now += 59
     assert await cache.get_or_render(("en", "a"), render) is first
     clock.now += 2
+    stale = await cache.get_or_render(("en", "a"), render)
+    assert stale is first  # stale-while-revalidate: answered at once...
+    await asyncio.sleep(0)  # ...while one background task re-renders
     again = await cache.get_or_render(("en", "a"), render)
-    assert len(renders) == 2 and again.etag == first.etag  # same bytes, same ETag: 304s keep working
+    assert len(renders) == 2 and again is not first and again.etag == first.etag  # same bytes, same ETag
+
+    clock.now += 601  # far too old to serve stale: rendered before answering
+    await cache.get_or_render(("en", "a"), render)
+    assert len(renders) == 3
 
 
 async def test_page_cache_evicts_the_least_recently_used_and_shares_one_render() -> None:

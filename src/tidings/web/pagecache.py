@@ -11,7 +11,11 @@ How freshness works (the why behind the numbers):
   needed: the re-render happens anyway for the relative times, and the ETag is a hash of the bytes,
   so when nothing visible changed ("3 days ago" stays "3 days ago" for hours) the ETag is unchanged
   and clients keep getting 304s across refreshes.
-- Concurrent requests for the same stale page wait for one render instead of each doing it.
+- Stale-while-revalidate: a page past its TTL but younger than `max_stale` is served at once while
+  one background task re-renders it, so no reader waits on a render for a page that is merely a
+  minute old (renders under load were what made p99 latency spike). Older pages are re-rendered
+  before answering.
+- Concurrent requests for the same missing page wait for one render instead of each doing it.
 - At most `max_entries` pages are kept; the least recently used one is dropped first.
 """
 
@@ -32,6 +36,7 @@ class CachedPage:
     body: bytes
     etag: str
     expires_at: float
+    stale_until: float
 
 
 def strong_etag(body: bytes) -> str:
@@ -49,13 +54,20 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 class PageCache:
     def __init__(
-        self, *, max_entries: int = 1024, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        max_entries: int = 1024,
+        ttl: float = 60.0,
+        max_stale: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entries: OrderedDict[PageKey, CachedPage] = OrderedDict()
         self._inflight: dict[PageKey, asyncio.Future[CachedPage]] = {}
         self._max_entries = max_entries
         self._ttl = ttl
+        self._max_stale = max_stale
         self._clock = clock
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -67,8 +79,17 @@ class PageCache:
         self._entries.move_to_end(key)
         return entry
 
+    def usable_stale(self, key: PageKey) -> CachedPage | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.stale_until <= self._clock():
+            return None
+        return entry
+
     def put(self, key: PageKey, body: bytes) -> CachedPage:
-        entry = CachedPage(body=body, etag=strong_etag(body), expires_at=self._clock() + self._ttl)
+        now = self._clock()
+        entry = CachedPage(
+            body=body, etag=strong_etag(body), expires_at=now + self._ttl, stale_until=now + self._max_stale
+        )
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
@@ -83,6 +104,13 @@ class PageCache:
         entry = self.fresh(key)
         if entry is not None:
             return entry
+        stale = self.usable_stale(key)
+        if stale is not None:
+            if key not in self._inflight:
+                task = asyncio.create_task(self._refresh(key, render))
+                self._refreshing.add(task)
+                task.add_done_callback(self._refreshing.discard)
+            return stale
         pending = self._inflight.get(key)
         if pending is not None:
             try:
@@ -91,6 +119,15 @@ class PageCache:
                 if not pending.cancelled():
                     raise  # this request itself was cancelled
                 return await self.get_or_render(key, render)
+        return await self._render_shared(key, render)
+
+    async def _refresh(self, key: PageKey, render: Callable[[], Awaitable[bytes]]) -> None:
+        try:
+            await self._render_shared(key, render)
+        except Exception:  # the article vanished, say: drop the stale page rather than serve it on
+            self._entries.pop(key, None)
+
+    async def _render_shared(self, key: PageKey, render: Callable[[], Awaitable[bytes]]) -> CachedPage:
         future: asyncio.Future[CachedPage] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
