@@ -1,7 +1,19 @@
-"""JSON API routes (/api/v1). Being built: see issue 3."""
+"""The JSON API, /api/v1: a read-only view of the same services the HTML pages use.
+
+Served with its OpenAPI schema at /api/openapi.json and interactive docs at /api/docs.
+"""
+
+from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tidings.api import articles, search, sources, tags
+
+API_PREFIX = "/api/v1"
+
 
 def build_api_router() -> APIRouter:
-    return APIRouter(prefix="/api/v1", tags=["api"])
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (articles, sources, tags, search):
+        router.include_router(module.router)
+    return router

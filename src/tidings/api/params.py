@@ -1,0 +1,77 @@
+"""Parameters shared by the API's endpoints, validated at the edge so bad input is a 422, never a 500.
+
+The patterns also keep what reaches SQL printable: PostgreSQL rejects a NUL character in any text
+parameter with an error, which would otherwise surface as a server error.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from tidings.api.links import PublicLinks
+from tidings.articles.cursor import decode_cursor
+from tidings.errors import InvalidInput
+from tidings.web.deps import SettingsDep
+
+ARTICLE_ID_PATTERN = r"^[0-9a-f]{32}$"
+# Slugs are slugify() output: word characters in any script (Korean hashtags) and hyphens. The pattern
+# only shuts out control characters and "/": `\w` is ASCII-only in the ECMA regexes that OpenAPI
+# clients validate with, and would make them refuse real slugs.
+SLUG_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # URL-safe base64, as both cursor kinds are encoded
+LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+_ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
+
+
+def get_links(request: Request, settings: SettingsDep) -> PublicLinks:
+    return PublicLinks.for_request(request, settings)
+
+
+LinksDep = Annotated[PublicLinks, Depends(get_links)]
+
+ArticleId = Annotated[
+    str, Path(pattern=ARTICLE_ID_PATTERN, description="32 lowercase hex digits.", examples=["0" * 32])
+]
+Slug = Annotated[
+    str,
+    Path(
+        pattern=SLUG_PATTERN,
+        max_length=120,
+        description="A slug as the API lists it: lowercase letters of any script, digits, hyphens.",
+    ),
+]
+Language = Annotated[
+    str | None,
+    Query(
+        pattern=LANGUAGE_PATTERN,
+        max_length=16,
+        description="Only articles in this language (ISO 639-1, e.g. `ko`).",
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, max_length=512, description="`next_cursor` of the previous page."),
+]
+PageLimit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
+
+
+def checked_article_cursor(cursor: str | None) -> str | None:
+    """Refuse a well-formed but forged article cursor before it reaches SQL.
+
+    decode_cursor accepts any id string and any aware datetime; an id with a NUL byte or a date
+    that overflows when converted to UTC would make the database driver fail instead of a 422.
+    """
+    if cursor is None:
+        return None
+    moment, article_id = decode_cursor(cursor)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidInput("invalid cursor") from exc
+    if not _ARTICLE_ID.match(article_id):
+        raise InvalidInput("invalid cursor")
+    return cursor

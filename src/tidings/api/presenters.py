@@ -1,0 +1,136 @@
+"""Service views (articles.views, search.models) to API response models."""
+
+from __future__ import annotations
+
+from tidings.api.links import PublicLinks
+from tidings.api.schemas import (
+    ArticleCardOut,
+    ArticleOut,
+    ArticlePageOut,
+    FeedHealthOut,
+    SearchHitOut,
+    SearchPageOut,
+    SourceDetailOut,
+    SourceOut,
+    SourceRefOut,
+    TagOut,
+    TrendingTagOut,
+)
+from tidings.articles.views import (
+    ArticleCard,
+    ArticleDetail,
+    CardPage,
+    FeedHealth,
+    SourceInfo,
+    SourceRef,
+    TagRef,
+)
+from tidings.search.models import SearchHit, SearchPage
+
+
+def source_ref_out(source: SourceRef) -> SourceRefOut:
+    return SourceRefOut(id=source.id, slug=source.slug, name=source.name)
+
+
+def tag_out(tag: TagRef) -> TagOut:
+    return TagOut(slug=tag.slug, name=tag.name, kind=tag.kind)
+
+
+def trending_tag_out(tag: TagRef, article_count: int) -> TrendingTagOut:
+    return TrendingTagOut(slug=tag.slug, name=tag.name, kind=tag.kind, article_count=article_count)
+
+
+def card_out(card: ArticleCard, links: PublicLinks) -> ArticleCardOut:
+    return ArticleCardOut(
+        id=card.id,
+        title=card.title,
+        snippet=card.snippet,
+        language=card.language,
+        published_at=card.published_at,
+        url=card.url,
+        page_url=links.article_page(card.id),
+        source=source_ref_out(card.source),
+        image_url=card.image_url,
+        image_proxy_url=links.image_proxy(card.image_url),
+    )
+
+
+def card_page_out(page: CardPage, links: PublicLinks) -> ArticlePageOut:
+    return ArticlePageOut(items=[card_out(card, links) for card in page.items], next_cursor=page.next_cursor)
+
+
+def article_out(article: ArticleDetail, links: PublicLinks) -> ArticleOut:
+    return ArticleOut(
+        id=article.id,
+        title=article.title,
+        snippet=article.snippet,
+        language=article.language,
+        published_at=article.published_at,
+        # The detail view has no separate fetch URL: the canonical one is where the article lives.
+        url=article.canonical_url,
+        page_url=links.article_page(article.id),
+        source=source_ref_out(article.source),
+        image_url=article.image_url,
+        image_proxy_url=links.image_proxy(article.image_url),
+        canonical_url=article.canonical_url,
+        author=article.author,
+        summary=article.summary,
+        html=article.html,
+        text=article.text,
+        word_count=article.word_count,
+        body_origin=article.body_origin,
+        fetched_at=article.fetched_at,
+        tags=[tag_out(tag) for tag in article.tags],
+    )
+
+
+def source_out(source: SourceInfo, links: PublicLinks) -> SourceOut:
+    return SourceOut(
+        id=source.id,
+        slug=source.slug,
+        name=source.name,
+        homepage_url=source.homepage_url,
+        country=source.country,
+        language=source.language,
+        article_count=source.article_count,
+        page_url=links.source_page(source.slug),
+    )
+
+
+def feed_health_out(feed: FeedHealth) -> FeedHealthOut:
+    return FeedHealthOut(
+        url=feed.url,
+        title=feed.title,
+        status=feed.status,  # type: ignore[arg-type]  # the service only produces the four documented values
+        error_count=feed.error_count,
+        last_error=feed.last_error,
+        last_polled_at=feed.last_polled_at,
+        interval_seconds=feed.interval_seconds,
+    )
+
+
+def source_detail_out(source: SourceInfo, links: PublicLinks) -> SourceDetailOut:
+    summary = source_out(source, links)
+    return SourceDetailOut(**summary.model_dump(), feeds=[feed_health_out(feed) for feed in source.feeds])
+
+
+def search_hit_out(hit: SearchHit, links: PublicLinks) -> SearchHitOut:
+    return SearchHitOut(
+        id=hit.article_id,
+        title=hit.title,
+        title_html=hit.title_html,
+        snippet_html=hit.snippet_html,
+        published_at=hit.published_at,
+        language=hit.language,
+        source_id=hit.source_id,
+        score=hit.score,
+        page_url=links.article_page(hit.article_id),
+    )
+
+
+def search_page_out(page: SearchPage, links: PublicLinks) -> SearchPageOut:
+    return SearchPageOut(
+        items=[search_hit_out(hit, links) for hit in page.hits],
+        next_cursor=page.next_cursor,
+        total_estimate=page.total_estimate,
+    )
