@@ -272,3 +272,14 @@ async def test_news_sitemap_lists_the_last_48_hours(site: Site) -> None:
     assert korean.findtext(f"{NEWS}news/{NEWS}publication_date").endswith("+00:00")
     hostile = entries[f"{BASE}/en/article/{site.hostile_id}"]
     assert hostile.findtext(f"{NEWS}news/{NEWS}title") == HOSTILE_TITLE
+
+
+async def test_robots_txt_points_at_the_sitemap(settings: Settings) -> None:
+    app = create_app(settings, run_scheduler=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://news.test") as client:
+            response = await client.get("/robots.txt")
+    assert response.status_code == 200
+    assert "Sitemap: http://news.test/sitemap.xml" in response.text
+    assert "Disallow: /img" in response.text

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-
 from benchmarks.publisher import Publisher, fixture_corpus
 from tests.conftest import REPO_ROOT, base_settings
+
 from tidings.config import Settings
 from tidings.db.migrate import upgrade
 from tidings.ingest.models import Article

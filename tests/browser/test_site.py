@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.browser.conftest import LiveSite
 
 ARTICLE_BLOCKS = ["headline", "byline", "lead-image", "body", "hashtags", "comments", "related", "install"]

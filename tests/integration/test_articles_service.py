@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-
 from tests.factories import make_article, make_source
+
 from tidings.articles.service import ArticleService
 from tidings.config import Settings
 from tidings.db.engine import Database, create_engine
@@ -110,3 +110,20 @@ async def test_source_info_has_feed_health(db: Database) -> None:
 )
 def test_clean_tag_name(raw: str, clean: str | None) -> None:
     assert clean_tag_name(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '["9999-12-31T23:00:00-05:00", "0123456789abcdef0123456789abcdef"]',
+        '["2026-01-01T00:00:00+00:00", "abc\\u0000def"]',
+        '["2026-01-01T00:00:00", "0123456789abcdef0123456789abcdef"]',
+        '["0001-01-01T00:00:00+14:00", "0123456789abcdef0123456789abcdef"]',
+    ],
+)
+async def test_forged_cursors_are_invalid_input_not_errors(db: Database, payload: str) -> None:
+    import base64
+
+    cursor = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    with pytest.raises(InvalidInput):
+        await ArticleService(db).latest(cursor=cursor)

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchmarks.publisher import Publisher, fixture_corpus
 from typer.testing import CliRunner
 
-from benchmarks.publisher import Publisher, fixture_corpus
 from tidings.cli import app
 
 runner = CliRunner()

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 
 from tidings.errors import InvalidInput
+
+ARTICLE_ID = re.compile(r"[0-9a-f]{32}")
+# Anything outside these years is forged: it would overflow date arithmetic in the database.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(published_at: datetime, article_id: str) -> str:
@@ -19,8 +25,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, article_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         moment = datetime.fromisoformat(stamp)
-        if moment.tzinfo is None or not isinstance(article_id, str) or len(article_id) > 64:
+        if moment.tzinfo is None or not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
             raise ValueError("bad cursor")
+        moment = moment.astimezone(UTC)
+        if not EARLIEST <= moment <= LATEST:
+            raise ValueError("cursor date out of range")
         return moment, article_id
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput("invalid cursor") from exc
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("invalid cursor", code="invalid_cursor") from exc

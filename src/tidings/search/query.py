@@ -200,6 +200,9 @@ def encode_cursor(state: CursorState, fingerprint: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_EPOCH = 4_102_444_800  # 2100-01-01
+
+
 def decode_cursor(cursor: str, fingerprint: str) -> CursorState:
     """Inverse of encode_cursor. Raises InvalidInput for a forged, stale or foreign cursor."""
     try:
@@ -210,6 +213,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> CursorState:
         raise InvalidInput("invalid search cursor", code="invalid_cursor") from exc
     if given_fingerprint != fingerprint:
         raise InvalidInput("search cursor belongs to another query", code="invalid_cursor")
-    if not 0 <= offset <= MAX_CURSOR_OFFSET or now_epoch < 0:
+    # "now" is frozen in the cursor; a forged one far outside real time would overflow date maths.
+    if not 0 <= offset <= MAX_CURSOR_OFFSET or not 0 <= now_epoch <= MAX_CURSOR_EPOCH:
         raise InvalidInput("search cursor out of range", code="invalid_cursor")
     return CursorState(offset, now_epoch)

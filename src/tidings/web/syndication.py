@@ -299,7 +299,17 @@ def build_syndication_router() -> APIRouter:
     for fmt in FORMATS:
         _add_feed_routes(router, fmt)
     _add_sitemap_routes(router)
+    _add_robots_route(router)
     return router
+
+
+def _add_robots_route(router: APIRouter) -> None:
+    @router.get("/robots.txt", include_in_schema=False)
+    async def robots_txt(request: Request, runtime: RuntimeDep) -> Response:
+        # The image proxy and the API are for readers and apps, not for crawlers to index.
+        sitemap = PublicLinks.for_request(request, runtime.settings).absolute("/sitemap.xml")
+        body = f"User-agent: *\nDisallow: /img\nDisallow: /api/\n\nSitemap: {sitemap}\n"
+        return Response(body, media_type="text/plain", headers={"Cache-Control": "public, max-age=3600"})
 
 
 # --- sitemaps
