@@ -177,7 +177,7 @@ async def test_bad_parameters_and_cursors_are_422(api: Api) -> None:
     overflowing = encode_cursor(datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-12))), "0" * 32)
     for cursor in (forged_id, overflowing):
         body = await _error(api.client, "/api/v1/articles", 422, cursor=cursor)
-        assert body["error"]["code"] == "invalid_input"
+        assert body["error"]["code"] == "invalid_cursor"
         await _error(api.client, f"/api/v1/sources/{api.daily_slug}/articles", 422, cursor=cursor)
         await _error(api.client, "/api/v1/tags/trade/articles", 422, cursor=cursor)
     await _error(api.client, "/api/v1/sources", 422, cursor="bm9wZQ")

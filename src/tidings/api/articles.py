@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tidings.api.errors import INVALID, NOT_FOUND_OR_INVALID, ApiRoute
-from tidings.api.params import ArticleId, Cursor, Language, LinksDep, PageLimit, checked_article_cursor
+from tidings.api.params import ArticleId, Cursor, Language, LinksDep, PageLimit
 from tidings.api.presenters import article_out, card_out, card_page_out
 from tidings.api.schemas import ArticleOut, ArticlePageOut
 from tidings.web.deps import ArticlesDep
@@ -29,7 +29,7 @@ async def latest_articles(
     cursor: Cursor = None,
     limit: PageLimit = 20,
 ) -> ArticlePageOut:
-    page = await articles.latest(language=language, cursor=checked_article_cursor(cursor), limit=limit)
+    page = await articles.latest(language=language, cursor=cursor, limit=limit)
     return card_page_out(page, links)
 
 

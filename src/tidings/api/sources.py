@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from tidings.api.errors import INVALID, NOT_FOUND_OR_INVALID, ApiRoute
 from tidings.api.offsets import decode_offset_cursor, encode_offset_cursor
-from tidings.api.params import Cursor, LinksDep, PageLimit, Slug, checked_article_cursor
+from tidings.api.params import Cursor, LinksDep, PageLimit, Slug
 from tidings.api.presenters import card_out, source_detail_out, source_out
 from tidings.api.schemas import SourceArticlesOut, SourceDetailOut, SourcePageOut
 from tidings.web.deps import ArticlesDep
@@ -56,7 +56,7 @@ async def get_source(slug: Slug, articles: ArticlesDep, links: LinksDep) -> Sour
 async def source_articles(
     slug: Slug, articles: ArticlesDep, links: LinksDep, cursor: Cursor = None, limit: PageLimit = 20
 ) -> SourceArticlesOut:
-    source, page = await articles.by_source(slug, cursor=checked_article_cursor(cursor), limit=limit)
+    source, page = await articles.by_source(slug, cursor=cursor, limit=limit)
     return SourceArticlesOut(
         source=source_out(source, links),
         items=[card_out(card, links) for card in page.items],

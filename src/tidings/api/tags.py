@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from tidings.api.errors import INVALID, NOT_FOUND_OR_INVALID, ApiRoute
-from tidings.api.params import Cursor, LinksDep, PageLimit, Slug, checked_article_cursor
+from tidings.api.params import Cursor, LinksDep, PageLimit, Slug
 from tidings.api.presenters import card_out, tag_out, trending_tag_out
 from tidings.api.schemas import TagArticlesOut, TrendingTagPageOut
 from tidings.web.deps import ArticlesDep
@@ -44,7 +44,7 @@ async def trending_tags(
 async def tag_articles(
     slug: Slug, articles: ArticlesDep, links: LinksDep, cursor: Cursor = None, limit: PageLimit = 20
 ) -> TagArticlesOut:
-    tag, page = await articles.by_tag(slug, cursor=checked_article_cursor(cursor), limit=limit)
+    tag, page = await articles.by_tag(slug, cursor=cursor, limit=limit)
     return TagArticlesOut(
         tag=tag_out(tag), items=[card_out(card, links) for card in page.items], next_cursor=page.next_cursor
     )

@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from tidings import __version__
 from tidings.api.routes import build_api_router
 from tidings.config import Settings
-from tidings.errors import TidingsError
 from tidings.ingest.fetcher import SafeFetcher
 from tidings.runtime import Runtime
 from tidings.web import health
@@ -56,17 +54,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
         redoc_url=None,
     )
 
-    @app.exception_handler(TidingsError)
-    async def _domain_error(request: Request, exc: TidingsError) -> JSONResponse:
-        return JSONResponse(
-            {"ok": False, "error": {"code": exc.code, "message": exc.message}, "status": exc.status},
-            status_code=exc.status,
-        )
-
-    install_error_handlers(app)  # after the default handler above: HTML pages for people, JSON for /api
+    install_error_handlers(app)  # one JSON shape for /api and /img, one HTML error page for people
+    # Routes are tried in order and the article page is the hot path, so the pages go first. None of
+    # their patterns (/{lang}/article/..., /{lang}/search, ...) can match an /api/v1/..., /img,
+    # feed or sitemap URL, so the order changes no answer, only how many patterns are tried.
+    app.include_router(build_pages_router(settings))
     app.include_router(health.router)
     app.include_router(image_router(settings, fetcher=image_fetcher))
     app.include_router(build_api_router())
     app.include_router(build_syndication_router())
-    app.include_router(build_pages_router(settings))  # last: its /{lang}/... patterns are broad
     return app
