@@ -207,6 +207,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not (args.data / "evaldata.json").is_file():
+        print(f"{args.data}/evaldata.json not found (pass the trafilatura-eval folder with --data)", file=sys.stderr)
+        return 2
     pages = load_pages(args.data, args.limit)
     if not pages:
         print(f"no evaluation pages found under {args.data}", file=sys.stderr)

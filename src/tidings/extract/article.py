@@ -23,6 +23,7 @@ from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from html import escape
 from urllib.parse import urljoin, urlsplit
 
 from htmldate import find_date
@@ -30,14 +31,20 @@ from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.core import bare_extraction
 from trafilatura.htmlprocessing import convert_to_html
-from trafilatura.metadata import extract_author, extract_title
+from trafilatura.metadata import extract_title
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from tidings.errors import ExtractionError
-from tidings.extract.cleanup import clean_body
+from tidings.extract.cleanup import clean_body, find_missing_lead
 from tidings.extract.language import detect_language
-from tidings.extract.metadata import PageMetadata, parse_datetime, read_page_metadata
+from tidings.extract.metadata import (
+    PageMetadata,
+    find_byline,
+    first_content_image,
+    parse_datetime,
+    read_page_metadata,
+)
 from tidings.extract.sanitize import html_to_text, sanitize_html
 from tidings.extract.urls import canonicalize_url
 
@@ -47,6 +54,10 @@ LOGGER = logging.getLogger(__name__)
 # paywalls, consent walls that the extractor reads as "the article").
 FALLBACK_PREFERRED_BELOW = 0.5
 
+_AUTHOR_PREFIX = re.compile(
+    r"^(?:(?:written |posted |geschrieben )?(?:by|von|vom|por|par|door|di|przez)|author|autor|autorin|auteur)\b\s*:?\s*",
+    re.IGNORECASE,
+)
 _CJK_CHARACTER = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 
 
@@ -82,9 +93,14 @@ def extract_article(
     declared = read_page_metadata(tree) if tree is not None else PageMetadata()
     document = _run_trafilatura(tree, url) if tree is not None else None
     base_url = url or _absolute_or_none(declared.canonical_url)
+    if tree is not None and not declared.title:
+        declared.title = _safely(extract_title, tree)
+    title = clean_title(declared.title, declared.site_name)
 
-    body_html = _body_html(document, base_url)
+    body_html = _body_html(document, base_url, title)
     text = html_to_text(body_html)
+    if tree is not None and text:
+        body_html, text = _with_lead(tree, declared.description, body_html, text)
     if fallback_html:
         fallback_body = sanitize_html(fallback_html, base_url=base_url)
         fallback_text = html_to_text(fallback_body)
@@ -96,11 +112,11 @@ def extract_article(
     if tree is not None:
         _fill_missing_metadata(declared, tree, url)
     return ExtractedArticle(
-        title=clean_title(declared.title, declared.site_name),
-        author=declared.author,
+        title=title,
+        author=clean_author(declared.author, declared.site_name),
         published=declared.published,
         language=detect_language(text, hint=declared.language),
-        image=_lead_image(declared.image, body_html, base_url),
+        image=_lead_image(declared.image, tree, base_url),
         text=text,
         html=body_html,
         canonical_url=_canonical(declared.canonical_url, base_url),
@@ -156,20 +172,26 @@ def _run_trafilatura(tree: HtmlElement, url: str | None) -> Document | None:
     return document if isinstance(document, Document) else None
 
 
-def _body_html(document: Document | None, base_url: str | None) -> str:
+def _body_html(document: Document | None, base_url: str | None, title: str | None) -> str:
     if document is None or document.body is None:
         return ""
-    body = clean_body(deepcopy(document.body))
+    body = clean_body(deepcopy(document.body), title=title)
     html = etree.tostring(convert_to_html(body), encoding="unicode")
     return sanitize_html(html, base_url=base_url)
 
 
+def _with_lead(tree: HtmlElement, description: str | None, body_html: str, text: str) -> tuple[str, str]:
+    """Prepend the lead paragraph when trafilatura missed it (see cleanup.find_missing_lead)."""
+    lead = find_missing_lead(tree, description, text)
+    if not lead:
+        return body_html, text
+    return f"<p>{escape(lead, quote=False)}</p>{body_html}", f"{lead}\n\n{text}"
+
+
 def _fill_missing_metadata(declared: PageMetadata, tree: HtmlElement, url: str | None) -> None:
-    """Trafilatura's/htmldate's heuristics, run only for the fields the publisher did not declare."""
-    if not declared.title:
-        declared.title = _safely(extract_title, tree)
+    """Byline/htmldate heuristics, run only for the fields the publisher did not declare."""
     if not declared.author:
-        declared.author = _safely(extract_author, tree)
+        declared.author = _safely(find_byline, tree)
     if not declared.published:
         found = _safely(find_date, tree, url=url, extensive_search=False, original_date=True)
         declared.published = parse_datetime(found)
@@ -197,17 +219,25 @@ def clean_title(title: str | None, site_name: str | None) -> str | None:
     return title
 
 
-def _lead_image(declared_image: str | None, body_html: str, base_url: str | None) -> str | None:
-    for candidate in (declared_image, _first_image_src(body_html)):
+def clean_author(author: str | None, site_name: str | None) -> str | None:
+    """Drop "By"/"Von"/"Author:" prefixes; drop "authors" that are the site itself (a domain, the site name)."""
+    if not author:
+        return None
+    name = _AUTHOR_PREFIX.sub("", " ".join(author.split())).strip(" ,;:|-")
+    if not name or (" " not in name and "." in name):
+        return None
+    if site_name and name.casefold() in site_name.casefold():
+        return None
+    return name
+
+
+def _lead_image(declared_image: str | None, tree: HtmlElement | None, base_url: str | None) -> str | None:
+    """og:image / twitter:image / JSON-LD image, else the first real picture of the article container."""
+    for candidate in (declared_image, first_content_image(tree) if tree is not None else None):
         absolute = _absolute_or_none(candidate, base_url)
         if absolute:
             return absolute
     return None
-
-
-def _first_image_src(body_html: str) -> str | None:
-    match = re.search(r'<img[^>]*\ssrc="([^"]+)"', body_html)
-    return match.group(1).replace("&amp;", "&") if match else None
 
 
 def _canonical(declared_url: str | None, base_url: str | None) -> str | None:
