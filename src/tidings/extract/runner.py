@@ -14,11 +14,15 @@ from typing import Protocol
 
 from tidings.extract.article import ExtractedArticle, extract_article
 
+WARM_UP_PAGE = "<html><body><article><p>" + "Warm-up text for the extraction workers. " * 20 + "</p></article></body></html>"
+
 
 class ArticleExtractor(Protocol):
     async def extract(
         self, html: bytes | str, *, url: str | None, fallback_html: str | None = None
     ) -> ExtractedArticle: ...
+
+    async def warm_up(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -43,6 +47,11 @@ class PoolExtractor:
     ) -> ExtractedArticle:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, _extract, html, url, fallback_html)
+
+    async def warm_up(self) -> None:
+        """Start every worker now (each imports trafilatura and its models: seconds), not on first use."""
+        workers = max(self.processes, 1)
+        await asyncio.gather(*(self.extract(WARM_UP_PAGE, url=None) for _ in range(workers * 2)))
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

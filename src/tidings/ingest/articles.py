@@ -26,7 +26,7 @@ from tidings.ingest import repo
 from tidings.ingest.fetcher import Fetcher, FetchError, FetchResult
 from tidings.ingest.models import Article
 from tidings.ingest.parser import FeedEntry
-from tidings.tags.repo import tag_article
+from tidings.tags.repo import tag_new_articles
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,9 @@ class ArticleIngestor:
         if not self.settings.fetch_articles:
             return None
         try:
-            page = await self.fetcher.fetch(link, accept=HTML_ACCEPT, check_robots=self.settings.respect_robots)
+            page = await self.fetcher.fetch(
+                link, accept=HTML_ACCEPT, check_robots=self.settings.respect_robots
+            )
         except FetchError as exc:
             # Not fatal: the feed's own content stands in for the page.
             log.info("article page not fetched (%s): %s", exc.code, link)
@@ -166,6 +168,7 @@ class ArticleIngestor:
                 pass
         return _from_summary(entry), "summary"
 
+
 async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -> list[str]:
     ids = [p.article.id for p in prepared]
     hashes = [p.dedup_hash for p in prepared if p.dedup_hash]
@@ -176,7 +179,11 @@ async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -
     new_articles: list[Article] = []
     for item in prepared:
         article = item.article
-        same = article.id if article.id in existing_ids else (by_hash.get(item.dedup_hash) if item.dedup_hash else None)
+        same = (
+            article.id
+            if article.id in existing_ids
+            else (by_hash.get(item.dedup_hash) if item.dedup_hash else None)
+        )
         if same is None:
             session.add(article)
             new_articles.append(article)
@@ -188,8 +195,9 @@ async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -
         for url_hash in item.aliases:
             aliases.setdefault(url_hash, same)
     await session.flush()
-    for article in new_articles:
-        await tag_article(session, article_id=article.id, names=article.categories)
+    await tag_new_articles(
+        session, {article.id: article.categories for article in new_articles if article.categories}
+    )
     known = await repo.known_url_hashes(session, aliases)
     repo.add_url_aliases(session, {h: a for h, a in aliases.items() if h not in known})
     return stored

@@ -14,7 +14,18 @@ from tidings.tags.models import ArticleTag, Tag
 MAX_TAGS_PER_ARTICLE = 8
 # Categories that describe the feed, not the article: as hashtags they would tag everything.
 GENERIC_CATEGORIES = frozenset(
-    {"uncategorized", "uncategorised", "news", "general", "latest", "top stories", "home", "rss", "all", "misc"}
+    {
+        "uncategorized",
+        "uncategorised",
+        "news",
+        "general",
+        "latest",
+        "top stories",
+        "home",
+        "rss",
+        "all",
+        "misc",
+    }
 )
 _URLISH = re.compile(r"^(https?:|www\.)|/")
 
@@ -44,13 +55,29 @@ async def ensure_tags(session: AsyncSession, names: Iterable[str], *, kind: str 
         return {}
     rows = await session.execute(select(Tag.slug, Tag.id).where(Tag.slug.in_(list(by_slug))))
     found = {slug: tag_id for slug, tag_id in rows}
-    for slug, name in by_slug.items():
-        if slug not in found:
-            tag = Tag(slug=slug, name=name, kind=kind)
-            session.add(tag)
-            await session.flush()
-            found[slug] = tag.id
+    created = [Tag(slug=slug, name=name, kind=kind) for slug, name in by_slug.items() if slug not in found]
+    if created:
+        session.add_all(created)
+        await session.flush()  # one round trip for all the new tags' ids
+        found.update({tag.slug: tag.id for tag in created})
     return found
+
+
+async def tag_new_articles(
+    session: AsyncSession, names_by_article: dict[str, list[str]], *, origin: str = "feed"
+) -> None:
+    """Tag freshly inserted articles (which have no tags yet) in a couple of statements."""
+    slugs_to_ids = await ensure_tags(session, (name for names in names_by_article.values() for name in names))
+    rows = []
+    for article_id, names in names_by_article.items():
+        tag_ids = dict.fromkeys(
+            slugs_to_ids[tag_slug(cleaned)] for name in names if (cleaned := clean_tag_name(name))
+        )
+        rows += [
+            ArticleTag(article_id=article_id, tag_id=tag_id, origin=origin)
+            for tag_id in list(tag_ids)[:MAX_TAGS_PER_ARTICLE]
+        ]
+    session.add_all(rows)
 
 
 async def tag_article(
