@@ -53,7 +53,9 @@ async def _crawl(settings: Settings, publisher: Publisher) -> list[Article]:
             return list((await session.scalars(select(Article).order_by(Article.published_at.desc()))).all())
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+# while it is started, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     if CHROMIUM is None:
         pytest.skip("chromium not installed (scripts/test installs Debian's chromium)")
@@ -78,7 +80,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
             thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(live_site: LiveSite) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

@@ -447,11 +447,10 @@ async def test_svg_and_html_are_never_served(proxy: Proxy, path: str) -> None:
 
 @pytest.mark.parametrize("path", ["/bomb.png", "/bomb49.png"])
 async def test_decompression_bomb_is_refused_quickly(proxy: Proxy, path: str) -> None:
-    started = time.perf_counter()
     response = await proxy.get(path, 320)
-    elapsed = time.perf_counter() - started
+    # Refused from the header's dimensions, before any pixel is decoded (no timing assertion: the
+    # error code is only produced by that early check).
     assert_error(response, 422, "image_too_large")
-    assert elapsed < 1.0  # refused from the header: decoding 900 MB of pixels would take seconds
 
 
 def test_bomb_is_refused_without_decoding() -> None:
@@ -515,28 +514,25 @@ async def test_loopback_is_blocked_when_not_allow_listed(tmp_path: Path, upstrea
     assert sum(upstream.hits.values()) == 0
 
 
-async def test_rendering_does_not_block_the_event_loop(proxy: Proxy) -> None:
-    """Decode/resize/encode run in threads: other requests keep being served meanwhile."""
-    gaps: list[float] = []
-    rendering = True
+async def test_rendering_does_not_block_the_event_loop(proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decode/resize/encode run in worker threads, never on the event loop's thread.
 
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while rendering:
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+    Checked by where the work runs rather than by timing, which flakes on a loaded machine.
+    """
+    from tidings.web import imageproxy
 
-    ticking = asyncio.create_task(ticker())
-    try:
-        responses = await asyncio.gather(*(proxy.get("/large.jpg", width) for width in (1280, 960, 640)))
-    finally:
-        rendering = False
-        await ticking
+    loop_thread = threading.get_ident()
+    render_threads: list[int] = []
+    real_render = imageproxy.render_image
+
+    def spying_render(*args: Any, **kwargs: Any) -> bytes:
+        render_threads.append(threading.get_ident())
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(imageproxy, "render_image", spying_render)
+    responses = await asyncio.gather(*(proxy.get("/large.jpg", width) for width in (1280, 960, 640)))
     assert [r.status_code for r in responses] == [200, 200, 200]
-    # Measured on a loaded 2-core box: ~30 ms in threads, ~800 ms when rendering on the loop.
-    assert max(gaps) < 0.25
+    assert render_threads and loop_thread not in render_threads
 
 
 # --------------------------------------------------------------------------- caching

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -351,15 +350,12 @@ def feedparser_must_not_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_billion_laughs_is_refused_fast_and_small(feedparser_must_not_run: None) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(FeedParseError, match="declares entities") as caught:
         parse_feed(BILLION_LAUGHS, url="https://evil.example/rss")
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert caught.value.code == "unsafe_xml"
-    assert elapsed < 0.05
-    assert peak < 1_000_000
+    assert peak < 1_000_000  # nothing was expanded (expansion would need gigabytes)
 
 
 def test_billion_laughs_in_utf16_is_refused(feedparser_must_not_run: None) -> None:
@@ -375,10 +371,8 @@ def test_quadratic_blowup_is_refused(feedparser_must_not_run: None) -> None:
         f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{big}">]><rss version="2.0"><channel>'
         f"<title>{'&a;' * 50_000}</title></channel></rss>"
     ).encode()
-    started = time.perf_counter()
     with pytest.raises(FeedParseError, match="unsafe XML"):
-        parse_feed(document, url="https://evil.example/rss")
-    assert time.perf_counter() - started < 0.5
+        parse_feed(document, url="https://evil.example/rss")  # feedparser_must_not_run: never expanded
 
 
 def test_xxe_never_reads_the_file(tmp_path: Path, feedparser_must_not_run: None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -23,13 +25,24 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    command.upgrade(alembic_config(settings), revision)
+    _outside_running_loop(command.upgrade, alembic_config(settings), revision)
 
 
 def downgrade(settings: Settings, revision: str) -> None:
-    command.downgrade(alembic_config(settings), revision)
+    _outside_running_loop(command.downgrade, alembic_config(settings), revision)
 
 
 async def upgrade_async(settings: Settings, revision: str = "head") -> None:
-    # env.py drives its own event loop via asyncio.run, so run it on a worker thread.
     await asyncio.to_thread(upgrade, settings, revision)
+
+
+def _outside_running_loop(fn: Callable[..., None], *args: object) -> None:
+    """env.py drives its own event loop with asyncio.run(), which refuses to run inside another
+    one: when this thread already runs a loop, migrate from a short-lived thread instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        fn(*args)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(fn, *args).result()
