@@ -38,6 +38,9 @@ def _settings() -> Settings:
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
+    # Migration plumbing and per-request client logs say nothing a user needs at INFO.
+    for noisy in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 

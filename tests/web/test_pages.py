@@ -18,6 +18,7 @@ from tests.factories import make_article, make_source
 
 from tidings.config import Settings
 from tidings.db.base import utcnow
+from tidings.db.engine import Database, create_engine
 from tidings.errors import NotFound
 from tidings.ingest.models import Feed
 from tidings.web.app import create_app
@@ -424,3 +425,25 @@ async def test_page_cache_evicts_the_least_recently_used_and_shares_one_render()
     with pytest.raises(NotFound):
         await cache.get_or_render(("ko", "y"), failing)
     assert cache.fresh(("ko", "y")) is None  # errors are not cached
+
+
+async def test_article_page_is_served_precompressed_to_gzip_clients(settings: Settings) -> None:
+    import gzip as gzip_module
+
+    db = Database(create_engine(settings))
+    try:
+        source = await make_source(db)
+        article = await make_article(db, source, title="Compressed once, served many times")
+    finally:
+        await db.dispose()
+    app = create_app(settings, run_scheduler=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            plain = await client.get(f"/en/article/{article.id}", headers={"Accept-Encoding": "identity"})
+            zipped = await client.get(f"/en/article/{article.id}", headers={"Accept-Encoding": "gzip, br"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["vary"]
+    assert zipped.text == plain.text  # httpx decodes it: the same page
+    assert zipped.headers["etag"] == plain.headers["etag"]
+    assert len(gzip_module.compress(plain.content)) < len(plain.content)

@@ -32,6 +32,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError, fea
 from tidings.config import Settings
 from tidings.errors import TidingsError
 from tidings.ingest.fetcher import Fetcher, FetchError, FetchTimeoutError, HTTPStatusError
+from tidings.web.httpcache import etag_matches, strong_etag
 from tidings.web.imagecache import ImageCache, image_cache_key
 
 __all__ = [
@@ -412,22 +413,8 @@ def image_router(settings: Settings, *, fetcher: Fetcher, cache: ImageCache | No
     return router
 
 
-def entity_tag(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-
-
-def etag_matches(if_none_match: str | None, etag: str) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): `W/` prefixes are ignored."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    candidates = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
-    return etag in candidates
-
-
 def image_response(body: bytes, output: OutputFormat, if_none_match: str | None) -> Response:
-    etag = entity_tag(body)
+    etag = strong_etag(body)
     headers = {"Cache-Control": IMMUTABLE, "ETag": etag, "Vary": "Accept", **SAFETY_HEADERS}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

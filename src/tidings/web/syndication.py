@@ -51,7 +51,7 @@ from tidings.web.feedgen import (
     sitemap_index,
     sitemap_urlset,
 )
-from tidings.web.imageproxy import entity_tag, etag_matches
+from tidings.web.httpcache import etag_matches, strong_etag
 
 FEED_ITEMS = 50
 MAX_URLS_PER_SITEMAP = 50_000  # the sitemaps.org limit
@@ -93,7 +93,7 @@ def _not_modified(request: Request, etag: str, last_modified: datetime | None) -
 
 
 def xml_response(request: Request, body: bytes, media_type: str, last_modified: datetime | None) -> Response:
-    etag = entity_tag(body)
+    etag = strong_etag(body)
     headers = {"ETag": etag, "Cache-Control": FEED_CACHE}
     if last_modified is not None:
         headers["Last-Modified"] = _http_date(last_modified)

@@ -10,8 +10,9 @@ from tidings.articles.service import ArticleService
 from tidings.articles.views import ArticleCard, ArticleDetail
 from tidings.config import Settings
 from tidings.errors import NotFound
+from tidings.web.httpcache import etag_matches
 from tidings.web.imageproxy import sign_image_url
-from tidings.web.pagecache import PageCache, etag_matches
+from tidings.web.pagecache import PageCache
 from tidings.web.rendering import PAGE_CACHE_CONTROL, SECURITY_HEADERS, Renderer, html_response, json_ld
 from tidings.web.routes.common import ARTICLE_ID, layout, require_language, runtime_of
 
@@ -37,9 +38,13 @@ def add_article_route(router: APIRouter, settings: Settings, renderer: Renderer,
             return renderer.render("article.html", lang, **context).encode()
 
         entry = await cache.get_or_render((lang, article_id), render)
-        headers = {"ETag": entry.etag}
+        # The ETag names the page, not its encoding: both variants are the same representation
+        # to a validating cache, which Vary keeps apart.
+        headers = {"ETag": entry.etag, "Vary": "Accept-Encoding"}
         if etag_matches(request.headers.get("if-none-match"), entry.etag):
             return Response(status_code=304, headers={**NOT_MODIFIED_HEADERS, **headers})
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return html_response(entry.gzip_body, headers={**headers, "Content-Encoding": "gzip"})
         return html_response(entry.body, headers=headers)
 
     router.add_route("/{lang}/article/{article_id}", article_page, methods=["GET"], include_in_schema=False)
