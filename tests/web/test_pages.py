@@ -22,6 +22,7 @@ from tidings.db.engine import Database, create_engine
 from tidings.errors import NotFound
 from tidings.ingest.models import Feed
 from tidings.web.app import create_app
+from tidings.web.fastpath import ArticleFastPath
 from tidings.web.imageproxy import image_signature
 from tidings.web.pagecache import PageCache
 
@@ -447,3 +448,60 @@ async def test_article_page_is_served_precompressed_to_gzip_clients(settings: Se
     assert zipped.text == plain.text  # httpx decodes it: the same page
     assert zipped.headers["etag"] == plain.headers["etag"]
     assert len(gzip_module.compress(plain.content)) < len(plain.content)
+
+
+async def test_fast_path_answers_cache_hits_exactly_like_the_route(settings: Settings) -> None:
+    db = Database(create_engine(settings))
+    try:
+        source = await make_source(db)
+        article = await make_article(db, source, title="Served twice, identically")
+    finally:
+        await db.dispose()
+    app = create_app(settings, run_scheduler=False)
+    shared_cache = next(m.kwargs["cache"] for m in app.user_middleware if m.cls is ArticleFastPath)
+    path = f"/ko/article/{article.id}"
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for encoding in ("identity", "gzip"):
+                routed = await client.get(path + "?via=route", headers={"Accept-Encoding": encoding})
+                assert shared_cache.fresh(("ko", article.id)) is not None  # the route filled the shared cache
+                fast = await client.get(path, headers={"Accept-Encoding": encoding})  # a cache hit
+                assert fast.status_code == routed.status_code == 200
+                assert fast.content == routed.content
+                for name in (
+                    "etag",
+                    "content-type",
+                    "cache-control",
+                    "vary",
+                    "content-security-policy",
+                    "x-content-type-options",
+                    "referrer-policy",
+                    "x-frame-options",
+                ):
+                    assert fast.headers.get(name) == routed.headers.get(name), name
+                assert fast.headers.get("content-encoding") == routed.headers.get("content-encoding")
+            revalidated = await client.get(path, headers={"If-None-Match": fast.headers["etag"]})
+            assert revalidated.status_code == 304 and revalidated.headers["etag"] == fast.headers["etag"]
+            missing = await client.get(f"/ko/article/{'0' * 32}")
+            assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+
+
+def test_older_articles_stay_cached_longer() -> None:
+    from tidings.web.pagecache import ttl_for_age
+
+    assert ttl_for_age(5 * 60) == 60  # "5 minutes ago" changes every minute
+    assert ttl_for_age(5 * 3600) == 600
+    assert ttl_for_age(5 * 86400) == 3600  # "5 days ago" changes daily
+
+
+async def test_page_cache_honours_a_ttl_given_by_the_renderer() -> None:
+    clock = FakeClock()
+    cache = PageCache(ttl=60, clock=clock)
+
+    async def render() -> tuple[bytes, float]:
+        return b"<p>old news</p>", 3600.0
+
+    first = await cache.get_or_render(("en", "b"), render)
+    clock.now += 1800
+    assert cache.fresh(("en", "b")) is first

@@ -15,7 +15,9 @@ from tidings.ingest.fetcher import SafeFetcher
 from tidings.runtime import Runtime
 from tidings.web import health
 from tidings.web.errors import install_error_handlers
+from tidings.web.fastpath import ArticleFastPath
 from tidings.web.imageproxy import image_router
+from tidings.web.pagecache import PageCache
 from tidings.web.pages import build_pages_router
 from tidings.web.syndication import build_syndication_router
 
@@ -58,9 +60,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
     # Routes are tried in order and the article page is the hot path, so the pages go first. None of
     # their patterns (/{lang}/article/..., /{lang}/search, ...) can match an /api/v1/..., /img,
     # feed or sitemap URL, so the order changes no answer, only how many patterns are tried.
-    app.include_router(build_pages_router(settings))
+    page_cache = PageCache()
+    app.include_router(build_pages_router(settings, page_cache=page_cache))
     app.include_router(health.router)
     app.include_router(image_router(settings, fetcher=image_fetcher))
     app.include_router(build_api_router())
     app.include_router(build_syndication_router())
+    app.add_middleware(ArticleFastPath, cache=page_cache)
     return app

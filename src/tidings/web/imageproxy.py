@@ -402,7 +402,7 @@ class ImageProxy:
 
 def image_router(settings: Settings, *, fetcher: Fetcher, cache: ImageCache | None = None) -> APIRouter:
     """`GET /img`. `cache` defaults to `DATA_DIR/imgcache` bounded at 512 MB."""
-    cache = cache or ImageCache.for_settings(settings)
+    cache = cache if cache is not None else ImageCache.for_settings(settings)
     proxy = ImageProxy(settings.signing_key(), fetcher=fetcher, cache=cache)
     router = APIRouter()
 

@@ -3,9 +3,11 @@
 How freshness works (the why behind the numbers):
 
 - An entry is keyed by (page language, article id) and holds the rendered bytes and their strong ETag.
-- An entry is served as is for `ttl` seconds (60): the page shows relative times ("2 hours ago")
-  rendered on the server, which must work without JavaScript, so a page may not be cached forever.
-  Sixty seconds matches the `Cache-Control: max-age=60` browsers and proxies are given anyway.
+- An entry is served as is for its TTL: the page shows relative times ("2 hours ago") rendered on
+  the server, which must work without JavaScript, so a page may not be cached forever. The
+  renderer may pass the TTL with the page (`render()` returning `(body, ttl)`): relative times
+  are coarse for older articles ("3 hours ago" only changes hourly), so the article route keeps
+  old articles longer (`ttl_for_age`). The default is 60 s, matching `Cache-Control: max-age=60`.
 - After that, the article and its related list are read again and the page re-rendered, so a changed
   article (re-fetched body, new related articles) shows within a minute. No separate version key is
   needed: the re-render happens anyway for the relative times, and the ETag is a hash of the bytes,
@@ -14,7 +16,8 @@ How freshness works (the why behind the numbers):
 - Stale-while-revalidate: a page past its TTL but younger than `max_stale` is served at once while
   one background task re-renders it, so no reader waits on a render for a page that is merely a
   minute old (renders under load were what made p99 latency spike). Older pages are re-rendered
-  before answering.
+  before answering. At most two background re-renders run at once, so a burst of expiries cannot
+  take the CPU from readers.
 - Concurrent requests for the same missing page wait for one render instead of each doing it.
 - At most `max_entries` pages are kept; the least recently used one is dropped first.
 """
@@ -31,6 +34,17 @@ from dataclasses import dataclass
 from tidings.web.httpcache import strong_etag
 
 PageKey = tuple[str, str]  # (page language, article id)
+Rendered = bytes | tuple[bytes, float]  # the page, optionally with its own TTL
+BACKGROUND_RENDERS = 2
+
+
+def ttl_for_age(age_seconds: float) -> float:
+    """How long a page showing "N minutes/hours/days ago" for an article this old stays right."""
+    if age_seconds < 3600:
+        return 60.0
+    if age_seconds < 86400:
+        return 600.0
+    return 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,8 @@ class PageCache:
         self._max_stale = max_stale
         self._clock = clock
         self._refreshing: set[asyncio.Task[None]] = set()
+        self._background = asyncio.Semaphore(BACKGROUND_RENDERS)
+        self._refresh_queued: set[PageKey] = set()  # one background re-render per page, even queued
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -77,14 +93,15 @@ class PageCache:
             return None
         return entry
 
-    def put(self, key: PageKey, body: bytes) -> CachedPage:
+    def put(self, key: PageKey, body: bytes, ttl: float | None = None) -> CachedPage:
         now = self._clock()
+        ttl = self._ttl if ttl is None else ttl
         entry = CachedPage(
             body=body,
             gzip_body=gzip.compress(body, compresslevel=6, mtime=0),
             etag=strong_etag(body),
-            expires_at=now + self._ttl,
-            stale_until=now + self._max_stale,
+            expires_at=now + ttl,
+            stale_until=now + max(self._max_stale, 2 * ttl),
         )
         self._entries[key] = entry
         self._entries.move_to_end(key)
@@ -92,7 +109,7 @@ class PageCache:
             self._entries.popitem(last=False)
         return entry
 
-    async def get_or_render(self, key: PageKey, render: Callable[[], Awaitable[bytes]]) -> CachedPage:
+    async def get_or_render(self, key: PageKey, render: Callable[[], Awaitable[Rendered]]) -> CachedPage:
         """The fresh entry, else the result of one `render()` shared by concurrent callers.
 
         `render` errors (an unknown article: NotFound) reach every waiter and are not cached.
@@ -102,7 +119,8 @@ class PageCache:
             return entry
         stale = self.usable_stale(key)
         if stale is not None:
-            if key not in self._inflight:
+            if key not in self._inflight and key not in self._refresh_queued:
+                self._refresh_queued.add(key)
                 task = asyncio.create_task(self._refresh(key, render))
                 self._refreshing.add(task)
                 task.add_done_callback(self._refreshing.discard)
@@ -117,17 +135,22 @@ class PageCache:
                 return await self.get_or_render(key, render)
         return await self._render_shared(key, render)
 
-    async def _refresh(self, key: PageKey, render: Callable[[], Awaitable[bytes]]) -> None:
+    async def _refresh(self, key: PageKey, render: Callable[[], Awaitable[Rendered]]) -> None:
         try:
-            await self._render_shared(key, render)
+            async with self._background:
+                await self._render_shared(key, render)
         except Exception:  # the article vanished, say: drop the stale page rather than serve it on
             self._entries.pop(key, None)
+        finally:
+            self._refresh_queued.discard(key)
 
-    async def _render_shared(self, key: PageKey, render: Callable[[], Awaitable[bytes]]) -> CachedPage:
+    async def _render_shared(self, key: PageKey, render: Callable[[], Awaitable[Rendered]]) -> CachedPage:
         future: asyncio.Future[CachedPage] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            entry = self.put(key, await render())
+            rendered = await render()
+            body, ttl = rendered if isinstance(rendered, tuple) else (rendered, None)
+            entry = self.put(key, body, ttl)
             future.set_result(entry)
             return entry
         except asyncio.CancelledError:

@@ -34,7 +34,7 @@ def build_pages_router(settings: Settings, *, page_cache: PageCache | None = Non
 
     # One flat router, the article page first: FastAPI walks nested routers route by route, and the
     # article page is the one that must be fast.
-    add_article_route(router, settings, renderer, page_cache or PageCache())
+    add_article_route(router, settings, renderer, page_cache if page_cache is not None else PageCache())
     add_assets_routes(router, renderer.assets)
     add_pwa_routes(router, renderer)
     add_listing_routes(router, renderer)

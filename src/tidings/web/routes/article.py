@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request, Response
 from tidings.articles.service import ArticleService
 from tidings.articles.views import ArticleCard, ArticleDetail
 from tidings.config import Settings
+from tidings.db.base import utcnow
 from tidings.errors import NotFound
 from tidings.web.httpcache import etag_matches
 from tidings.web.imageproxy import sign_image_url
-from tidings.web.pagecache import PageCache
+from tidings.web.pagecache import PageCache, ttl_for_age
 from tidings.web.rendering import PAGE_CACHE_CONTROL, SECURITY_HEADERS, Renderer, html_response, json_ld
 from tidings.web.routes.common import ARTICLE_ID, layout, require_language, runtime_of
 
@@ -32,10 +33,11 @@ def add_article_route(router: APIRouter, settings: Settings, renderer: Renderer,
             raise NotFound(f"no article {article_id}")
         articles = runtime_of(request).articles
 
-        async def render() -> bytes:
+        async def render() -> tuple[bytes, float]:
             article, related = await _load(articles, article_id)
             context = article_context(request, lang, article, related, settings=settings, key=signing_key)
-            return renderer.render("article.html", lang, **context).encode()
+            age = (utcnow() - article.published_at).total_seconds()
+            return renderer.render("article.html", lang, **context).encode(), ttl_for_age(age)
 
         entry = await cache.get_or_render((lang, article_id), render)
         # The ETag names the page, not its encoding: both variants are the same representation
