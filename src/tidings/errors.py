@@ -18,6 +18,20 @@ class TidingsError(Exception):
     def message(self) -> str:
         return str(self)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross process boundaries (extraction and parsing run in worker processes); the
+        # default pickling would rebuild them from args alone and lose `code`, `url`, ...
+        return (_rebuild_error, (self.__class__, self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(
+    cls: type[TidingsError], args: tuple[object, ...], state: dict[str, object]
+) -> TidingsError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(TidingsError):
     """The thing asked for does not exist."""

@@ -189,3 +189,32 @@ async def test_opml_round_trip(runtime: Runtime, publisher: Publisher) -> None:
     assert exported.count("xmlUrl=") == 2
     again = await runtime.sources.import_opml(exported.encode())
     assert again.added == 0 and again.skipped == 2
+
+
+async def test_pipeline_with_a_real_worker_process(settings: Settings, publisher: Publisher) -> None:
+    # Extraction and feed parsing cross a process boundary here: results and errors must pickle.
+    rt = Runtime.build(settings.model_copy(update={"extract_processes": 1}))
+    try:
+        added = await rt.sources.add_from_url(publisher.feed_urls("rss")[0])
+        outcome = await rt.poller.poll_feed(added.feed_id)
+        assert outcome.outcome == "ok" and outcome.new_articles > 0
+        assert all(a.body_origin == "page" and a.content_hash for a in await _articles(rt))
+        async with rt.db.transaction() as session:
+            feed = await session.get(Feed, added.feed_id)
+            assert feed is not None
+            feed.url, feed.body_hash = publisher.base_url + "/", None  # an HTML page: a parse error
+        failed = await rt.poller.poll_feed(added.feed_id)
+        assert failed.outcome == "error" and failed.error_code == "html_page"  # the code survived pickling
+    finally:
+        await rt.aclose()
+
+
+async def test_feed_categories_become_hashtags(runtime: Runtime, publisher: Publisher) -> None:
+    from tidings.tags.models import ArticleTag, Tag
+
+    added = await runtime.sources.add_from_url(publisher.feed_urls("rss")[0])
+    await runtime.poller.poll_feed(added.feed_id)
+    async with runtime.db.session() as session:
+        tags = (await session.scalars(select(Tag.name))).all()
+        links = await session.scalar(select(func.count()).select_from(ArticleTag))
+    assert tags and links

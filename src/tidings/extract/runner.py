@@ -1,7 +1,8 @@
-"""Where extraction runs. It is CPU-bound, so it must stay off the event loop.
+"""Where CPU-heavy ingestion work runs: article extraction and feed parsing.
 
-A process pool uses every core (the GIL would serialise threads); the inline runner, a thread,
-suits tests and small machines.
+It must stay off the event loop, which in `tidings serve` also answers web requests. A process
+pool uses every core (the GIL would serialise threads); the inline runner, a thread, suits tests
+and small machines.
 """
 
 from __future__ import annotations
@@ -10,17 +11,32 @@ import asyncio
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 from tidings.extract.article import ExtractedArticle, extract_article
+from tidings.extract.urls import content_hash
+from tidings.ingest.parser import ParsedFeed, parse_feed
 
-WARM_UP_PAGE = "<html><body><article><p>" + "Warm-up text for the extraction workers. " * 20 + "</p></article></body></html>"
+WARM_UP_PAGE = (
+    "<html><body><article><p>"
+    + "Warm-up text for the extraction workers. " * 20
+    + "</p></article></body></html>"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    article: ExtractedArticle
+    content_hash: str  # of article.text, computed in the worker: normalising a long text is not free
 
 
 class ArticleExtractor(Protocol):
     async def extract(
         self, html: bytes | str, *, url: str | None, fallback_html: str | None = None
-    ) -> ExtractedArticle: ...
+    ) -> Extraction: ...
+
+    async def parse_feed(self, content: bytes, *, url: str, content_type: str | None) -> ParsedFeed: ...
 
     async def warm_up(self) -> None: ...
 
@@ -28,7 +44,7 @@ class ArticleExtractor(Protocol):
 
 
 class PoolExtractor:
-    """Runs `extract_article` in an executor: processes by default, a thread when processes=0."""
+    """Runs extraction and parsing in an executor: processes by default, a thread when processes=0."""
 
     def __init__(self, processes: int = -1) -> None:
         if processes < 0:
@@ -44,9 +60,13 @@ class PoolExtractor:
 
     async def extract(
         self, html: bytes | str, *, url: str | None, fallback_html: str | None = None
-    ) -> ExtractedArticle:
+    ) -> Extraction:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, _extract, html, url, fallback_html)
+
+    async def parse_feed(self, content: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _parse_feed, content, url, content_type)
 
     async def warm_up(self) -> None:
         """Start every worker now (each imports trafilatura and its models: seconds), not on first use."""
@@ -57,5 +77,10 @@ class PoolExtractor:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _extract(html: bytes | str, url: str | None, fallback_html: str | None) -> ExtractedArticle:
-    return extract_article(html, url=url, fallback_html=fallback_html)
+def _extract(html: bytes | str, url: str | None, fallback_html: str | None) -> Extraction:
+    article = extract_article(html, url=url, fallback_html=fallback_html)
+    return Extraction(article=article, content_hash=content_hash(article.text or article.title or ""))
+
+
+def _parse_feed(content: bytes, url: str, content_type: str | None) -> ParsedFeed:
+    return parse_feed(content, url=url, content_type=content_type)

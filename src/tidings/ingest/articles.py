@@ -19,7 +19,7 @@ from tidings.config import Settings
 from tidings.db.engine import Database
 from tidings.errors import ExtractionError
 from tidings.extract.article import ExtractedArticle
-from tidings.extract.runner import ArticleExtractor
+from tidings.extract.runner import ArticleExtractor, Extraction
 from tidings.extract.sanitize import html_to_text, sanitize_html
 from tidings.extract.urls import article_id, canonicalize_url, content_hash
 from tidings.ingest import repo
@@ -74,14 +74,15 @@ class ArticleIngestor:
     async def prepare(self, entry: FeedEntry, feed: FeedContext, *, now: datetime) -> PreparedArticle | None:
         """Fetch and extract one entry (no database access: many run concurrently)."""
         page = await self._fetch_page(entry.link)
-        extracted, origin = await self._extract(entry, page)
-        if extracted is None:
+        extraction, origin = await self._extract(entry, page)
+        if extraction is None:
             log.info("entry skipped, nothing usable: %s", entry.link)
             return None
+        extracted = extraction.article
         final_url = page.url if page is not None else entry.link
         canonical = _choose_canonical(extracted.canonical_url, final_url)
         aid = article_id(canonical)
-        text_hash = content_hash(extracted.text or extracted.title or canonical)
+        text_hash = extraction.content_hash
         article = Article(
             id=aid,
             canonical_url=canonical,
@@ -150,9 +151,7 @@ class ArticleIngestor:
             return page
         return None
 
-    async def _extract(
-        self, entry: FeedEntry, page: FetchResult | None
-    ) -> tuple[ExtractedArticle | None, str]:
+    async def _extract(self, entry: FeedEntry, page: FetchResult | None) -> tuple[Extraction | None, str]:
         if page is not None:
             try:
                 result = await self.extractor.extract(
@@ -166,7 +165,12 @@ class ArticleIngestor:
                 return await self.extractor.extract(entry.content_html, url=entry.link), "feed"
             except ExtractionError:
                 pass
-        return _from_summary(entry), "summary"
+        summary = _from_summary(entry)
+        if summary is None:
+            return None, "summary"
+        return Extraction(
+            article=summary, content_hash=content_hash(summary.text or summary.title or entry.link)
+        ), "summary"
 
 
 async def _store_batch(session: AsyncSession, prepared: list[PreparedArticle]) -> list[str]:

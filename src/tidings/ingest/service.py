@@ -25,7 +25,7 @@ from tidings.ingest import repo
 from tidings.ingest.articles import ArticleIngestor, FeedContext, PreparedArticle, entry_url_hash
 from tidings.ingest.boundedset import BoundedSet
 from tidings.ingest.fetcher import Fetcher, FetchError, FetchResult
-from tidings.ingest.parser import FeedEntry, ParsedFeed, parse_feed
+from tidings.ingest.parser import FeedEntry, ParsedFeed
 from tidings.ingest.schedule import (
     ScheduleBounds,
     backoff_delay,
@@ -41,8 +41,6 @@ FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
-# Parsing a large feed takes milliseconds of CPU; past this size, do it off the event loop.
-PARSE_IN_THREAD_BYTES = 256 * 1024
 KNOWN_URL_CACHE_SIZE = 200_000
 
 
@@ -93,13 +91,12 @@ class Poller:
         self.db = db
         self.fetcher = fetcher
         self.clock = clock
+        self.extractor = extractor
         self.bounds = ScheduleBounds.from_settings(settings)
         self.writer = FeedStateWriter(db)
         # Entry URLs already stored: most polls of a changed feed only re-list known entries.
         self.known_urls = BoundedSet(KNOWN_URL_CACHE_SIZE)
-        self.articles = ArticleIngestor(
-            settings=settings, db=db, fetcher=fetcher, extractor=extractor
-        )
+        self.articles = ArticleIngestor(settings=settings, db=db, fetcher=fetcher, extractor=extractor)
 
     async def poll_feed(self, feed_id: int) -> PollOutcome:
         """Poll one feed now and record the outcome at once (CLI, admin "refresh", tests)."""
@@ -149,11 +146,11 @@ class Poller:
         return outcome, values
 
     async def _parse(self, result: FetchResult) -> ParsedFeed:
-        if len(result.content) > PARSE_IN_THREAD_BYTES:
-            return await asyncio.to_thread(
-                parse_feed, result.content, url=result.url, content_type=result.content_type
-            )
-        return parse_feed(result.content, url=result.url, content_type=result.content_type)
+        # In the worker pool: parsing a big feed takes milliseconds of CPU, and this event loop
+        # also serves the web site.
+        return await self.extractor.parse_feed(
+            result.content, url=result.url, content_type=result.content_type
+        )
 
     async def _ingest_new_entries(self, feed: FeedSnapshot, parsed: ParsedFeed) -> list[str]:
         entries = _unique_by_link(parsed.entries)[: self.settings.max_new_articles_per_poll]
@@ -166,14 +163,18 @@ class Poller:
         fresh = [e for h, e in hashes.items() if h not in self.known_urls]
         if not fresh:
             return []
-        context = FeedContext(feed_id=feed.id, source_id=feed.source_id, language=parsed.language or feed.language)
+        context = FeedContext(
+            feed_id=feed.id, source_id=feed.source_id, language=parsed.language or feed.language
+        )
         now = self.clock()
         prepared = await asyncio.gather(*(self._prepare_one(entry, context, now) for entry in fresh))
         stored = await self.articles.store([p for p in prepared if p is not None])
         self.known_urls.update(entry_url_hash(e.link) for e in fresh)
         return stored
 
-    async def _prepare_one(self, entry: FeedEntry, context: FeedContext, now: datetime) -> PreparedArticle | None:
+    async def _prepare_one(
+        self, entry: FeedEntry, context: FeedContext, now: datetime
+    ) -> PreparedArticle | None:
         try:
             return await self.articles.prepare(entry, context, now=now)
         except TidingsError as exc:
@@ -188,7 +189,11 @@ class Poller:
     ) -> tuple[PollOutcome, dict[str, object]]:
         now = self.clock()
         interval = next_interval(
-            current=feed.interval, bounds=self.bounds, new_entries=0, observed=feed.interval, max_age=result.max_age
+            current=feed.interval,
+            bounds=self.bounds,
+            new_entries=0,
+            observed=feed.interval,
+            max_age=result.max_age,
         )
         values: dict[str, object] = {
             "last_polled_at": now,
@@ -200,7 +205,11 @@ class Poller:
             "next_poll_at": now + timedelta(seconds=interval),
         }
         outcome = PollOutcome(
-            feed_id=feed.id, url=feed.url, outcome="not_modified", status=status, next_poll_at=now + timedelta(seconds=interval)
+            feed_id=feed.id,
+            url=feed.url,
+            outcome="not_modified",
+            status=status,
+            next_poll_at=now + timedelta(seconds=interval),
         )
         return outcome, values
 
@@ -250,7 +259,9 @@ class Poller:
         now = self.clock()
         errors = feed.error_count + 1
         retry_after = getattr(exc, "retry_after", None)
-        delay = backoff_delay(error_count=errors, interval=feed.interval, bounds=self.bounds, retry_after=retry_after)
+        delay = backoff_delay(
+            error_count=errors, interval=feed.interval, bounds=self.bounds, retry_after=retry_after
+        )
         code = getattr(exc, "code", "internal_error") if isinstance(exc, TidingsError) else "internal_error"
         message = str(exc)[:2000] or exc.__class__.__name__
         values: dict[str, object] = {
@@ -263,7 +274,9 @@ class Poller:
         disabled = should_disable(errors, self.bounds)
         if disabled:
             values["disabled"] = True
-            values["disabled_reason"] = f"disabled after {errors} consecutive failures; last: {message}"[:2000]
+            values["disabled_reason"] = f"disabled after {errors} consecutive failures; last: {message}"[
+                :2000
+            ]
             log.warning("feed disabled: %s (%s)", feed.url, message)
         outcome = PollOutcome(
             feed_id=feed.id,
