@@ -108,3 +108,23 @@ def test_home_page_in_each_language(live_site: LiveSite, browser: Any, artifacts
         page.screenshot(path=str(artifacts / f"home-{lang}.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_a_read_article_opens_offline(live_site: LiveSite, browser: Any, artifacts: Path) -> None:
+    article = _article_with_image(live_site)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_site.base_url}/en/")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()  # from now on the service worker controls the page
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    url = f"{live_site.base_url}/en/article/{article.id}"
+    page.goto(url)  # read once online: the service worker keeps a copy
+    page.wait_for_timeout(300)
+    context.set_offline(True)
+    page.goto(url)
+    assert page.inner_text("h1").strip() == article.title.strip()
+    page.goto(f"{live_site.base_url}/en/article/{'f' * 32}")  # never read: the offline page
+    assert "offline" in page.inner_text("h1").lower()
+    page.screenshot(path=str(artifacts / "offline.png"), full_page=True)
+    context.close()
