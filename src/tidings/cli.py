@@ -86,6 +86,40 @@ def serve(
     uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
+@app.command()
+def worker(
+    threads: Annotated[int | None, typer.Option(help="Polls in flight in this process.")] = None,
+) -> None:
+    """Poll feeds handed out through the Redis queue (distributed mode, TIDINGS_QUEUE_URL)."""
+    import signal
+    import threading
+
+    import dramatiq
+    from dramatiq.asyncio import get_event_loop_thread
+
+    from tidings.db.migrate import upgrade
+    from tidings.workers.queue import POLL_QUEUE, FeedQueue
+
+    settings = _settings()
+    if not settings.queue_url:
+        err_console.print("[red]error:[/red] set TIDINGS_QUEUE_URL (e.g. redis://127.0.0.1:6379/0)")
+        raise typer.Exit(2)
+    upgrade(settings)
+    queue = FeedQueue.build(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    consumer = dramatiq.Worker(queue.broker, queues={POLL_QUEUE}, worker_threads=threads or settings.worker_threads)
+    consumer.start()
+    console.print(f"worker polling from {settings.queue_url} ({consumer.worker_threads} threads); Ctrl-C stops")
+    stop.wait()
+    loop_thread = get_event_loop_thread()
+    if loop_thread is not None:
+        loop_thread.run_coroutine(queue.close_worker_runtime())
+    consumer.stop()
+    queue.close()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply schema migrations (SQLite or PostgreSQL, from TIDINGS_DATABASE_URL)."""

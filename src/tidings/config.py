@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     )
     fetch_log_retention_days: int = Field(default=14, ge=1)
 
+    # --- distributed mode
+    queue_url: str = Field(
+        default="",
+        description="redis://host:6379/0 to poll feeds in `tidings worker` processes instead of in `serve`.",
+    )
+    queue_namespace: str = Field(default="tidings", description="Redis key prefix of the queue.")
+    worker_threads: int = Field(default=8, ge=1, description="Polls in flight per `tidings worker` process.")
+
     # --- process
     load_default_sources: bool = Field(default=True, description="Load the bundled OPML into an empty database.")
     scheduler_enabled: bool = True
@@ -82,7 +90,7 @@ class Settings(BaseSettings):
         """`TIDINGS_X_FILE=/run/secrets/x` reads X from that file (Docker/Kubernetes secrets)."""
         if not isinstance(data, dict):
             return data
-        for name in ("secret_key", "database_url"):
+        for name in ("secret_key", "database_url", "queue_url"):
             path = os.environ.get(f"TIDINGS_{name.upper()}_FILE")
             if path and name not in data:
                 data[name] = Path(path).read_text(encoding="utf-8").strip()

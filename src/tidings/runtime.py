@@ -15,6 +15,7 @@ from tidings.ingest.fetcher import Fetcher, SafeFetcher
 from tidings.ingest.service import Poller
 from tidings.ingest.sources import SourceService
 from tidings.search.service import SearchService
+from tidings.workers.queue import FeedQueue, no_flush
 from tidings.workers.scheduler import Scheduler
 
 
@@ -29,6 +30,7 @@ class Runtime:
     scheduler: Scheduler
     articles: ArticleService
     search: SearchService
+    queue: FeedQueue | None = None
 
     @classmethod
     def build(
@@ -37,11 +39,22 @@ class Runtime:
         *,
         fetcher: Fetcher | None = None,
         extractor: ArticleExtractor | None = None,
+        queue: bool = True,
     ) -> Runtime:
+        """`queue=False` polls in this process even when a queue is configured (the workers do)."""
         db = Database(create_engine(settings))
         fetcher = fetcher or SafeFetcher(settings)
         extractor = extractor or PoolExtractor(settings.extract_processes)
         poller = Poller(settings=settings, db=db, fetcher=fetcher, extractor=extractor)
+        feed_queue = FeedQueue.build(settings) if settings.queue_url and queue else None
+        if feed_queue is not None:  # distributed mode: claim here, poll in `tidings worker`
+            scheduler = Scheduler(
+                settings=settings, db=db, poll=feed_queue.enqueue, flush=no_flush, due_to_flush=lambda: False
+            )
+        else:
+            scheduler = Scheduler(
+                settings=settings, db=db, poll=poller.poll, flush=poller.flush, due_to_flush=poller.writer.due
+            )
         return cls(
             settings=settings,
             db=db,
@@ -49,11 +62,10 @@ class Runtime:
             extractor=extractor,
             poller=poller,
             sources=SourceService(settings=settings, db=db, fetcher=fetcher),
-            scheduler=Scheduler(
-                settings=settings, db=db, poll=poller.poll, flush=poller.flush, due_to_flush=poller.writer.due
-            ),
+            scheduler=scheduler,
             articles=ArticleService(db),
             search=SearchService(db.sessionmaker),
+            queue=feed_queue,
         )
 
     @property
@@ -65,6 +77,8 @@ class Runtime:
         return self.db.sessionmaker
 
     async def aclose(self) -> None:
+        if self.queue is not None:
+            self.queue.close()
         await self.fetcher.aclose()
         self.extractor.close()
         await self.db.dispose()
