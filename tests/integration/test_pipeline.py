@@ -218,3 +218,29 @@ async def test_feed_categories_become_hashtags(runtime: Runtime, publisher: Publ
         tags = (await session.scalars(select(Tag.name))).all()
         links = await session.scalar(select(func.count()).select_from(ArticleTag))
     assert tags and links
+
+
+async def test_an_entry_that_failed_is_retried_by_the_next_poll(
+    runtime: Runtime, publisher: Publisher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    added = await runtime.sources.add_from_url(publisher.feed_urls("rss")[0])
+    real_prepare = runtime.poller.articles.prepare
+    failed: list[str] = []
+
+    async def flaky_prepare(entry, feed, *, now):  # type: ignore[no-untyped-def]
+        if not failed:
+            failed.append(entry.link)
+            raise RuntimeError("transient failure")
+        return await real_prepare(entry, feed, now=now)
+
+    monkeypatch.setattr(runtime.poller.articles, "prepare", flaky_prepare)
+    first = await runtime.poller.poll_feed(added.feed_id)
+    assert first.outcome == "ok" and first.new_articles == first.entries - 1
+    feed = await _feed(runtime, added.feed_id)
+    assert feed.etag is None and feed.body_hash is None  # so the next poll sees the whole feed again
+
+    second = await runtime.poller.poll_feed(added.feed_id)
+    assert second.outcome == "ok" and second.new_articles == 1  # the failed entry, and only it
+    assert len(await _articles(runtime)) == first.entries
+    third = await runtime.poller.poll_feed(added.feed_id)
+    assert third.outcome == "not_modified"  # complete now: validators kept, 304 again

@@ -138,11 +138,17 @@ class Poller:
         body_hash = hashlib.sha256(result.content).hexdigest()
         if body_hash == feed.body_hash:
             # The server ignored our conditional GET but sent the very same bytes: nothing new.
-            return self._not_modified(feed, result, status=result.status)
+            outcome, values = self._not_modified(feed, result, status=result.status)
+            values.update(etag=result.etag, last_modified=result.last_modified)  # it may have new validators
+            return outcome, values
         parsed = await self._parse(result)
-        new_ids = await self._ingest_new_entries(feed, parsed)
+        new_ids, complete = await self._ingest_new_entries(feed, parsed)
         outcome, values = self._success(feed, result, parsed, new_ids)
-        values["body_hash"] = body_hash
+        # Remember the body only when every entry got through: an entry that failed must be
+        # retried by the next poll, which an identical body would otherwise skip.
+        values["body_hash"] = body_hash if complete else None
+        if not complete:  # nor answer a 304 to the next poll, which would skip the retry just the same
+            values.update(etag=None, last_modified=None)
         return outcome, values
 
     async def _parse(self, result: FetchResult) -> ParsedFeed:
@@ -152,7 +158,8 @@ class Poller:
             result.content, url=result.url, content_type=result.content_type
         )
 
-    async def _ingest_new_entries(self, feed: FeedSnapshot, parsed: ParsedFeed) -> list[str]:
+    async def _ingest_new_entries(self, feed: FeedSnapshot, parsed: ParsedFeed) -> tuple[list[str], bool]:
+        """Store the entries we have not seen; return the new article ids and whether all got through."""
         entries = _unique_by_link(parsed.entries)[: self.settings.max_new_articles_per_poll]
         hashes = {entry_url_hash(e.link): e for e in entries}
         unknown = [h for h in hashes if h not in self.known_urls]
@@ -162,15 +169,18 @@ class Poller:
             self.known_urls.update(known)
         fresh = [e for h, e in hashes.items() if h not in self.known_urls]
         if not fresh:
-            return []
+            return [], True
         context = FeedContext(
             feed_id=feed.id, source_id=feed.source_id, language=parsed.language or feed.language
         )
         now = self.clock()
         prepared = await asyncio.gather(*(self._prepare_one(entry, context, now) for entry in fresh))
         stored = await self.articles.store([p for p in prepared if p is not None])
-        self.known_urls.update(entry_url_hash(e.link) for e in fresh)
-        return stored
+        # Only what is now in the database counts as known; failed entries stay eligible for retry.
+        self.known_urls.update(
+            entry_url_hash(e.link) for e, p in zip(fresh, prepared, strict=True) if p is not None
+        )
+        return stored, all(p is not None for p in prepared)
 
     async def _prepare_one(
         self, entry: FeedEntry, context: FeedContext, now: datetime
