@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tidings.extract.article import ExtractedArticle, extract_article
 from tidings.extract.urls import content_hash
@@ -31,6 +31,7 @@ class Extraction:
     content_hash: str  # of article.text, computed in the worker: normalising a long text is not free
 
 
+@runtime_checkable
 class ArticleExtractor(Protocol):
     async def extract(
         self, html: bytes | str, *, url: str | None, fallback_html: str | None = None
