@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     )
     fetch_log_retention_days: int = Field(default=14, ge=1)
 
+    # --- models
+    embeddings_url: str = Field(
+        default="", description="An OpenAI-compatible /v1/embeddings server; empty = the bundled offline model."
+    )
+    embeddings_model: str = Field(default="", description="Model name sent to the embeddings server.")
+    embeddings_api_key: SecretStr = Field(default=SecretStr(""))
+
     # --- distributed mode
     queue_url: str = Field(
         default="",
@@ -90,7 +97,7 @@ class Settings(BaseSettings):
         """`TIDINGS_X_FILE=/run/secrets/x` reads X from that file (Docker/Kubernetes secrets)."""
         if not isinstance(data, dict):
             return data
-        for name in ("secret_key", "database_url", "queue_url"):
+        for name in ("secret_key", "database_url", "queue_url", "embeddings_api_key"):
             path = os.environ.get(f"TIDINGS_{name.upper()}_FILE")
             if path and name not in data:
                 data[name] = Path(path).read_text(encoding="utf-8").strip()

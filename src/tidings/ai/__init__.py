@@ -1,0 +1,1 @@
+"""Models behind small interfaces: embeddings now; summaries and answers later."""
