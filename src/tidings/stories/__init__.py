@@ -1,0 +1,1 @@
+"""Understanding coverage: how alike two articles are, and (later) stories across sources."""
