@@ -32,9 +32,6 @@ def downgrade(settings: Settings, revision: str) -> None:
     _outside_running_loop(command.downgrade, alembic_config(settings), revision)
 
 
-async def upgrade_async(settings: Settings, revision: str = "head") -> None:
-    await asyncio.to_thread(upgrade, settings, revision)
-
 
 def _outside_running_loop(fn: Callable[..., None], *args: object) -> None:
     """env.py drives its own event loop with asyncio.run(), which refuses to run inside another

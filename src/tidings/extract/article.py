@@ -255,10 +255,3 @@ def _absolute_or_none(candidate: str | None, base_url: str | None = None) -> str
     except ValueError:
         return None
     return absolute if parts.scheme in ("http", "https") and parts.netloc else None
-
-
-def _first(*values: str | None) -> str | None:
-    for value in values:
-        if value and value.strip():
-            return value.strip()
-    return None

@@ -90,9 +90,6 @@ async def create_feed(
     return feed
 
 
-async def list_feeds(session: AsyncSession) -> Sequence[Feed]:
-    rows = await session.scalars(select(Feed).join(Feed.source).order_by(Source.name, Feed.url))
-    return rows.all()
 
 
 async def list_sources_with_feeds(session: AsyncSession) -> Sequence[Source]:
@@ -149,16 +146,10 @@ async def next_due_time(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.min(Feed.next_poll_at)).where(Feed.disabled.is_(False)))
 
 
-async def get_feed(session: AsyncSession, feed_id: int) -> Feed | None:
-    return await session.get(Feed, feed_id)
 
 
-async def update_feed(session: AsyncSession, feed_id: int, values: dict[str, Any]) -> None:
-    await session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
 
 
-async def add_fetch_log(session: AsyncSession, **values: Any) -> None:
-    session.add(FetchLog(**values))
 
 
 async def prune_fetch_logs(session: AsyncSession, *, older_than: datetime) -> int:
