@@ -2,8 +2,7 @@
 
 None of them is an ORM model (an FTS5 virtual table or a generated tsvector column cannot be described
 portably in one MetaData), so autogenerate would otherwise propose dropping them. The migrations' env.py
-filters them by name prefix (articles_fts*, ix_articles_search_*, search_*): keep new names within those
-prefixes. `include_object` below is the equivalent exact filter, for tools that compare schemas.
+passes `include_object` below to Alembic: add any new search object's name here.
 """
 
 from __future__ import annotations

@@ -10,18 +10,10 @@ from sqlalchemy.engine import Connection
 from tidings.config import Settings
 from tidings.db.engine import create_engine
 from tidings.db.models import Base
+from tidings.search import schema as search_schema
 
 config = context.config
 target_metadata = Base.metadata
-
-# Objects created by raw SQL in migrations that have no ORM model (SQLite FTS5 virtual tables and
-# their shadow tables, PostgreSQL search columns/indexes): autogenerate must not try to drop them.
-UNMANAGED_PREFIXES = ("articles_fts", "ix_articles_search_", "search_")
-
-
-def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    managed_type = type_ in ("table", "index", "column")
-    return not (managed_type and name is not None and name.startswith(UNMANAGED_PREFIXES))
 
 
 def _settings() -> Settings:
@@ -36,7 +28,9 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
-        include_name=_include_name,
+        # Search objects (FTS5 tables, tsvector column and indexes) have no model on purpose; the
+        # search domain, which creates them, says which they are.
+        include_object=search_schema.include_object,
         # SQLite cannot ALTER most things; batch mode recreates tables the portable way.
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=True,
