@@ -6,22 +6,21 @@ parameter with an error, which would otherwise surface as a server error.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
 from tidings.api.links import PublicLinks
+from tidings.extract.urls import ARTICLE_ID_PATTERN as ID_SHAPE
 from tidings.web.deps import SettingsDep
 
-ARTICLE_ID_PATTERN = r"^[0-9a-f]{32}$"
+ARTICLE_ID_PATTERN = f"^{ID_SHAPE}$"  # anchored: OpenAPI patterns are searched, not matched
 # Slugs are slugify() output: word characters in any script (Korean hashtags) and hyphens. The pattern
 # only shuts out control characters and "/": `\w` is ASCII-only in the ECMA regexes that OpenAPI
 # clients validate with, and would make them refuse real slugs.
 SLUG_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # URL-safe base64, as both cursor kinds are encoded
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
-_ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
 
 
 def get_links(request: Request, settings: SettingsDep) -> PublicLinks:

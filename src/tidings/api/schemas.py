@@ -11,6 +11,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tidings.extract.urls import ARTICLE_ID_PATTERN
+
 ItemT = TypeVar("ItemT")
 
 
@@ -53,7 +55,7 @@ class TrendingTagOut(TagOut):
 class ArticleCardOut(ApiModel):
     """An article in a list: headline, thumbnail, snippet."""
 
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    id: str = Field(pattern=f"^{ARTICLE_ID_PATTERN}$")
     title: str = Field(description="Plain text: escape it when rendering as HTML.")
     snippet: str = Field(description="Plain text, at most ~220 characters.")
     language: str | None
@@ -107,7 +109,7 @@ class SourceDetailOut(SourceOut):
 
 
 class SearchHitOut(ApiModel):
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    id: str = Field(pattern=f"^{ARTICLE_ID_PATTERN}$")
     title: str = Field(description="Plain text.")
     title_html: str = Field(description="Title, HTML-escaped, matched terms wrapped in <mark>.")
     snippet_html: str = Field(

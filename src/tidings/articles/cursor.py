@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from datetime import UTC, datetime
 
 from tidings.errors import InvalidInput
+from tidings.extract.urls import ARTICLE_ID
 
-ARTICLE_ID = re.compile(r"[0-9a-f]{32}")
 # Anything outside these years is forged: it would overflow date arithmetic in the database.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)

@@ -117,6 +117,11 @@ def _canonical_query(query: str) -> str:
     return urlencode(pairs, quote_via=quote, safe=_QUERY_SAFE)
 
 
+# The shape of a public article id (see article_id): URL routes, API schemas and cursors check it.
+ARTICLE_ID_PATTERN = "[0-9a-f]{32}"
+ARTICLE_ID = re.compile(ARTICLE_ID_PATTERN)
+
+
 def article_id(canonical_url: str) -> str:
     """Stable 32-hex public id of an article: the first 128 bits of sha256(canonical URL)."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:32]

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tidings.extract.urls import ARTICLE_ID_PATTERN
 from tidings.web.httpcache import etag_matches
 from tidings.web.i18n import LANGUAGES
 from tidings.web.pagecache import CachedPage, PageCache
 from tidings.web.rendering import PAGE_CACHE_CONTROL, SECURITY_HEADERS
 
-ARTICLE_PATH = re.compile(r"/(%s)/article/([0-9a-f]{32})" % "|".join(LANGUAGES))  # noqa: UP031
+ARTICLE_PATH = re.compile(f"/({'|'.join(LANGUAGES)})/article/({ARTICLE_ID_PATTERN})")
 Scope = dict[str, Any]
 
 _COMMON = [(b"cache-control", PAGE_CACHE_CONTROL.encode()), (b"vary", b"Accept-Encoding")] + [

@@ -11,11 +11,12 @@ from tidings.articles.views import ArticleCard, ArticleDetail
 from tidings.config import Settings
 from tidings.db.base import utcnow
 from tidings.errors import NotFound
+from tidings.extract.urls import ARTICLE_ID
 from tidings.web.httpcache import etag_matches
 from tidings.web.imageproxy import sign_image_url
 from tidings.web.pagecache import PageCache, ttl_for_age
 from tidings.web.rendering import PAGE_CACHE_CONTROL, SECURITY_HEADERS, Renderer, html_response, json_ld
-from tidings.web.routes.common import ARTICLE_ID, layout, require_language, runtime_of
+from tidings.web.routes.common import layout, require_language, runtime_of
 
 OG_IMAGE_WIDTH = 1280
 NOT_MODIFIED_HEADERS = {**SECURITY_HEADERS, "Cache-Control": PAGE_CACHE_CONTROL}

@@ -12,7 +12,6 @@ from tidings.errors import NotFound
 from tidings.runtime import Runtime
 from tidings.web import i18n
 
-ARTICLE_ID = re.compile(r"[0-9a-f]{32}")
 # A content-language filter value: a bare ISO 639 code. Anything else is ignored, not an error.
 _CONTENT_LANGUAGE = re.compile(r"[a-z]{2,3}")
 CONTENT_LANGUAGES = i18n.LANGUAGES  # the filter's choices; the languages the UI itself speaks
