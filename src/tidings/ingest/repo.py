@@ -142,6 +142,11 @@ async def claim_due_feeds(session: AsyncSession, *, now: datetime, limit: int, l
     return list(rows)
 
 
+async def count_due_feeds(session: AsyncSession, *, now: datetime) -> int:
+    query = select(func.count()).select_from(Feed).where(Feed.disabled.is_(False), Feed.next_poll_at <= now)
+    return int(await session.scalar(query) or 0)
+
+
 async def next_due_time(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.min(Feed.next_poll_at)).where(Feed.disabled.is_(False)))
 

@@ -205,15 +205,7 @@ class Poller:
             observed=feed.interval,
             max_age=result.max_age,
         )
-        values: dict[str, object] = {
-            "last_polled_at": now,
-            "last_success_at": now,
-            "error_count": 0,
-            "last_error": None,
-            "last_error_code": None,
-            "interval_seconds": interval,
-            "next_poll_at": now + timedelta(seconds=interval),
-        }
+        values = _healthy(now, interval)
         outcome = PollOutcome(
             feed_id=feed.id,
             url=feed.url,
@@ -236,18 +228,8 @@ class Poller:
             max_age=result.max_age,
             ttl_minutes=parsed.ttl_minutes,
         )
-        values: dict[str, object] = {
-            "etag": result.etag,
-            "last_modified": result.last_modified,
-            "kind": parsed.kind,
-            "last_polled_at": now,
-            "last_success_at": now,
-            "error_count": 0,
-            "last_error": None,
-            "last_error_code": None,
-            "interval_seconds": interval,
-            "next_poll_at": now + timedelta(seconds=interval),
-        }
+        values = _healthy(now, interval)
+        values.update(etag=result.etag, last_modified=result.last_modified, kind=parsed.kind)
         if new_ids:
             values["last_new_entry_at"] = now
         if not feed.has_title and parsed.title:
@@ -312,6 +294,19 @@ class Poller:
             "new_articles": outcome.new_articles,
             "details": {"warning": outcome.warning[:500]} if outcome.warning else None,
         }
+
+
+def _healthy(now: datetime, interval: int) -> dict[str, object]:
+    """Feed state after any successful poll: errors cleared, next poll one interval away."""
+    return {
+        "last_polled_at": now,
+        "last_success_at": now,
+        "error_count": 0,
+        "last_error": None,
+        "last_error_code": None,
+        "interval_seconds": interval,
+        "next_poll_at": now + timedelta(seconds=interval),
+    }
 
 
 def snapshot_from_row(row: Any) -> FeedSnapshot:

@@ -53,15 +53,8 @@ class Scheduler:
         self._last_maintenance: datetime | None = None
 
     async def count_due(self) -> int:
-        from sqlalchemy import func, select
-
-        from tidings.ingest.models import Feed
-
         async with self.db.session() as session:
-            stmt = select(func.count()).select_from(Feed).where(
-                Feed.disabled.is_(False), Feed.next_poll_at <= self.clock()
-            )
-            return int(await session.scalar(stmt) or 0)
+            return await repo.count_due_feeds(session, now=self.clock())
 
     async def run_once(self, *, on_outcome: OutcomeHook | None = None) -> list[PollOutcome]:
         """Poll every feed due now, then return (what `tidings crawl --once` does)."""
