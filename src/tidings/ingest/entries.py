@@ -69,8 +69,12 @@ _ENTITY_LIKE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def html_to_text(value: str | None, *, limit: int) -> str | None:
-    """Strip markup and decode entities; regexes rather than a DOM because this runs on every field."""
+def field_text_from_html(value: str | None, *, limit: int) -> str | None:
+    """A feed field (title, summary) as one line of plain text, capped at `limit`.
+
+    Regexes rather than a DOM because this runs on every field of every entry; article bodies,
+    where paragraphs matter, go through tidings.extract.sanitize.html_to_text instead.
+    """
     if not value:
         return None
     text = _COMMENT.sub(" ", value)

@@ -21,7 +21,7 @@ from tidings.ingest.entries import (
     absolute_http_url,
     cap_html,
     clean_categories,
-    html_to_text,
+    field_text_from_html,
     normalise_language,
     parse_date_text,
     plain_text,
@@ -98,7 +98,7 @@ def _entry(item: Any, *, base: str, feed_language: str | None, feed_author: str 
     content_text = _string(item, "content_text")
     summary = plain_text(_string(item, "summary"), limit=MAX_SUMMARY_CHARS)
     if summary is None:
-        summary = plain_text(content_text, limit=MAX_SUMMARY_CHARS) or html_to_text(
+        summary = plain_text(content_text, limit=MAX_SUMMARY_CHARS) or field_text_from_html(
             content_html, limit=MAX_SUMMARY_CHARS
         )
     tags = item.get("tags")

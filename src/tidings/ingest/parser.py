@@ -26,8 +26,8 @@ from tidings.ingest.entries import (
     absolute_http_url,
     cap_html,
     clean_categories,
+    field_text_from_html,
     from_struct_time,
-    html_to_text,
     normalise_language,
     plain_text,
 )
@@ -253,7 +253,7 @@ def _detail_text(mapping: dict[str, Any], key: str, *, limit: int) -> str | None
     detail = dict.get(mapping, f"{key}_detail") or {}
     # No detail at all means feedparser copied the value from elsewhere (Atom content → summary): HTML.
     if not detail or str(detail.get("type", "")).lower() in ("text/html", "application/xhtml+xml"):
-        return html_to_text(value, limit=limit)
+        return field_text_from_html(value, limit=limit)
     return plain_text(value, limit=limit)
 
 
@@ -272,7 +272,7 @@ def _entry_from_feedparser(
         published = updated
     summary = _detail_text(raw, "summary", limit=MAX_SUMMARY_CHARS)
     if summary is None and content_html:
-        summary = html_to_text(content_html, limit=MAX_SUMMARY_CHARS)
+        summary = field_text_from_html(content_html, limit=MAX_SUMMARY_CHARS)
     return FeedEntry(
         link=link,
         guid=(guid.strip()[:MAX_TITLE_CHARS] or None) if guid else None,

@@ -90,8 +90,6 @@ async def create_feed(
     return feed
 
 
-
-
 async def list_sources_with_feeds(session: AsyncSession) -> Sequence[Source]:
     from sqlalchemy.orm import selectinload
 
@@ -118,7 +116,9 @@ async def feed_snapshot_row(session: AsyncSession, feed_id: int) -> Any:
     return (await session.execute(query)).first()
 
 
-async def claim_due_feeds(session: AsyncSession, *, now: datetime, limit: int, lease_seconds: int) -> list[Any]:
+async def claim_due_feeds(
+    session: AsyncSession, *, now: datetime, limit: int, lease_seconds: int
+) -> list[Any]:
     """Pick feeds that are due and push their next_poll_at forward by a lease.
 
     The lease means a second scheduler (another process, or the next tick while this poll is still
@@ -149,12 +149,6 @@ async def count_due_feeds(session: AsyncSession, *, now: datetime) -> int:
 
 async def next_due_time(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.min(Feed.next_poll_at)).where(Feed.disabled.is_(False)))
-
-
-
-
-
-
 
 
 async def prune_fetch_logs(session: AsyncSession, *, older_than: datetime) -> int:

@@ -131,7 +131,9 @@ class RobotsCache:
             if exc.upstream_status is not None and 400 <= exc.upstream_status < 500:
                 logger.debug("%s: HTTP %s, no rules", robots_url, exc.upstream_status)
                 return _Rules(None, now + self._ttl)
-            logger.info("%s unavailable (HTTP %s): allowing, see module docstring", robots_url, exc.upstream_status)
+            logger.info(
+                "%s unavailable (HTTP %s): allowing, see module docstring", robots_url, exc.upstream_status
+            )
             return _Rules(None, now + self._failure_ttl)
         except FetchError as exc:
             logger.info("%s unavailable (%s): allowing, see module docstring", robots_url, exc.code)

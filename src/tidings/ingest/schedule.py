@@ -24,7 +24,9 @@ class ScheduleBounds:
         return cls(
             minimum=settings.min_poll_interval,
             maximum=settings.max_poll_interval,
-            default=min(max(settings.default_poll_interval, settings.min_poll_interval), settings.max_poll_interval),
+            default=min(
+                max(settings.default_poll_interval, settings.min_poll_interval), settings.max_poll_interval
+            ),
             max_backoff=settings.max_backoff,
             max_errors=settings.max_feed_errors,
         )
@@ -75,7 +77,9 @@ def next_interval(
     return bounds.clamp(max(interval, floor))
 
 
-def backoff_delay(*, error_count: int, interval: int, bounds: ScheduleBounds, retry_after: float | None) -> int:
+def backoff_delay(
+    *, error_count: int, interval: int, bounds: ScheduleBounds, retry_after: float | None
+) -> int:
     """Exponential backoff after the N-th consecutive failure, capped, never sooner than Retry-After."""
     exponent = min(max(error_count - 1, 0), 16)
     delay = min(max(interval, bounds.minimum) * (2**exponent), bounds.max_backoff)

@@ -43,9 +43,7 @@ class AddedFeed:
 
 
 class SourceService:
-    def __init__(
-        self, *, settings: Settings, db: Database, fetcher: Fetcher | None = None
-    ) -> None:
+    def __init__(self, *, settings: Settings, db: Database, fetcher: Fetcher | None = None) -> None:
         self.settings = settings
         self.db = db
         self.fetcher = fetcher
@@ -72,7 +70,9 @@ class SourceService:
         for candidate in candidates[:MAX_DISCOVERY_CANDIDATES]:
             try:
                 feed_result = await self.fetcher.fetch(candidate)
-                parsed = parse_feed(feed_result.content, url=feed_result.url, content_type=feed_result.content_type)
+                parsed = parse_feed(
+                    feed_result.content, url=feed_result.url, content_type=feed_result.content_type
+                )
             except (FetchError, FeedParseError) as exc:
                 log.info("discovered feed %s unusable: %s", candidate, exc)
                 continue
