@@ -11,11 +11,9 @@ on the host name. The Host header comes from the URL, untouched.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import socket
 import ssl
-import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
@@ -28,19 +26,6 @@ from tidings.ingest.ssrf import IPAddress, SSRFGuard, parse_ip_address, resolve_
 
 logger = logging.getLogger(__name__)
 
-
-def _make_missing_sniffio_cheap() -> None:
-    """httpcore 1.0 runs `import sniffio` each time it creates a lock or event (several per request).
-
-    anyio >= 4.12 no longer installs sniffio, and a failing import scans sys.path every time
-    (measured: ~40% of the per-request CPU). Recording the absence in sys.modules makes the import
-    fail instantly, with the same outcome (httpcore falls back to asyncio). No effect if installed.
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_make_missing_sniffio_cheap()
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 SocketOption = tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
