@@ -128,3 +128,20 @@ def test_a_read_article_opens_offline(live_site: LiveSite, browser: Any, artifac
     assert "offline" in page.inner_text("h1").lower()
     page.screenshot(path=str(artifacts / "offline.png"), full_page=True)
     context.close()
+
+
+def test_keyboard_and_accessibility_basics(live_site: LiveSite, browser: Any) -> None:
+    article = _article_with_image(live_site)
+    page = browser.new_page()
+    for path in ("/ko/", f"/ja/article/{article.id}"):
+        page.goto(live_site.base_url + path)
+        page.keyboard.press("Tab")  # the first stop is the skip link...
+        assert page.evaluate("document.activeElement.classList.contains('skip-link')")
+        page.keyboard.press("Enter")  # ...which jumps past the header
+        assert page.evaluate("location.hash") == "#main"
+        page.keyboard.press("Tab")  # and keeps going through the content
+        assert page.evaluate("document.activeElement !== document.body")
+        assert page.locator("h1").count() == 1
+        assert page.locator("img:not([alt])").count() == 0  # decorative images carry alt=""
+        assert page.get_attribute("meta[name=viewport]", "content")
+    page.close()

@@ -109,3 +109,13 @@ def test_openai_compatible_client_reports_bad_answers(server: str, mode: str) ->
     with pytest.raises(EmbeddingServiceError):
         embedder.embed(["a", "b"])
     embedder.close()
+
+
+def test_configuration_chooses_the_embedder(server: str, tmp_path: Any) -> None:
+    from tidings.ai.embeddings import build_embedder
+    from tidings.config import Settings
+
+    assert isinstance(build_embedder(Settings(data_dir=tmp_path)), UniversalSentenceEncoder)
+    remote = build_embedder(Settings(data_dir=tmp_path, embeddings_url=server, embeddings_model="m"))
+    assert isinstance(remote, OpenAICompatibleEmbedder) and remote.model_name == "m"
+    assert remote.embed(["x"]).shape == (1, 3)
