@@ -46,6 +46,9 @@ def base_settings(tmp_path: Path, **overrides: object) -> Settings:
         "allow_hosts": ["127.0.0.1", "localhost"],
         "per_host_delay": 0.0,
         "extract_processes": 0,
+        # Tests that want the understanding step run it themselves, with one shared embedder.
+        "understanding_enabled": False,
+        "analysis_processes": 0,
         "load_default_sources": False,
         "connect_timeout": 2.0,
         "read_timeout": 5.0,

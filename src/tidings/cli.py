@@ -17,6 +17,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tidings.cli_stories import stories_app, understand_pending
 from tidings.config import Settings
 from tidings.errors import TidingsError
 
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Publishers and their feeds.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
+app.add_typer(stories_app, name="stories")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -221,7 +223,10 @@ def crawl(once: Annotated[bool, typer.Option("--once", help="Poll everything due
                 TextColumn("[bold]crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
             ) as progress:
                 task = progress.add_task("crawl", total=total)
-                return await rt.scheduler.run_once(on_outcome=lambda _o: progress.advance(task))
+                outcomes = await rt.scheduler.run_once(on_outcome=lambda _o: progress.advance(task))
+            if settings.understanding_enabled:
+                await understand_pending(rt)
+            return outcomes
 
     outcomes = _run(go, migrate=settings)
     _print_crawl_summary(outcomes)

@@ -71,6 +71,29 @@ class Settings(BaseSettings):
     embeddings_model: str = Field(default="", description="Model name sent to the embeddings server.")
     embeddings_api_key: SecretStr = Field(default=SecretStr(""))
 
+    # --- AI features (extractive always; generative when a chat endpoint is configured)
+    llm_url: str = Field(
+        default="",
+        description="An OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp server); empty = extractive only.",
+    )
+    llm_model: str = Field(default="", description="Model name sent to the chat endpoint.")
+    llm_api_key: SecretStr = Field(default=SecretStr(""))
+    llm_timeout: float = Field(default=30.0, gt=0, description="Seconds before a model answer falls back.")
+    questions_per_minute: int = Field(default=10, ge=1, description="AI questions one client may ask a minute.")
+
+    # --- understanding (stories, wire copies, related articles, hashtags)
+    understanding_enabled: bool = Field(
+        default=True, description="Embed, de-duplicate, cluster and tag new articles in the background."
+    )
+    analysis_processes: int = Field(
+        default=1, ge=0, description="Processes that hold the embedding model: 0 = a thread of this process."
+    )
+    story_window_days: int = Field(default=7, ge=1, description="How long a story stays open to new articles.")
+    duplicate_window_days: int = Field(default=14, ge=1, description="How far back reprints are looked for.")
+    hnsw_threshold: int = Field(
+        default=20_000, ge=1, description="Vectors above which related-article search switches to HNSW."
+    )
+
     # --- distributed mode
     queue_url: str = Field(
         default="",

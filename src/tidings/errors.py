@@ -54,6 +54,17 @@ class InvalidInput(TidingsError):
     status = 422
 
 
+class RateLimited(TidingsError):
+    """Too many requests from one client; `retry_after` says when to try again (seconds)."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str = "too many requests", *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class FeedError(TidingsError):
     """A feed could not be used. Stored on the feed as data, never allowed to crash a worker."""
 

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tidings.ai.embeddings import embedder_model_name
+from tidings.ai.service import AIService
 from tidings.articles.service import ArticleService
 from tidings.config import Settings
 from tidings.db.engine import Database, create_engine
 from tidings.extract.runner import ArticleExtractor, PoolExtractor
 from tidings.ingest.fetcher import Fetcher, SafeFetcher
-from tidings.ingest.service import Poller
+from tidings.ingest.service import FeedSnapshot, Poller, PollOutcome
 from tidings.ingest.sources import SourceService
 from tidings.search.service import SearchService
+from tidings.stories.analysis import Analyser, PoolAnalyser
+from tidings.stories.pipeline import Understanding
+from tidings.stories.related import RelatedIndex
+from tidings.stories.service import StoryService
 from tidings.workers.queue import FeedQueue, no_flush
 from tidings.workers.scheduler import Scheduler
 
@@ -30,6 +37,10 @@ class Runtime:
     scheduler: Scheduler
     articles: ArticleService
     search: SearchService
+    stories: StoryService
+    related: RelatedIndex
+    understanding: Understanding
+    ai: AIService
     queue: FeedQueue | None = None
 
     @classmethod
@@ -40,12 +51,28 @@ class Runtime:
         fetcher: Fetcher | None = None,
         extractor: ArticleExtractor | None = None,
         queue: bool = True,
+        analyser: Analyser | None = None,
     ) -> Runtime:
         """`queue=False` polls in this process even when a queue is configured (the workers do)."""
         db = Database(create_engine(settings))
         fetcher = fetcher or SafeFetcher(settings)
         extractor = extractor or PoolExtractor(settings.extract_processes)
         poller = Poller(settings=settings, db=db, fetcher=fetcher, extractor=extractor)
+        related = RelatedIndex(
+            model=embedder_model_name(settings),
+            path=settings.data_dir / "related.index" if _persistent(settings) else None,
+            hnsw_threshold=settings.hnsw_threshold,
+        )
+        # The analysis pool starts its process (and loads the model) on first use, not here.
+        understanding = Understanding(
+            settings=settings, db=db, analyser=analyser or PoolAnalyser(settings), related=related
+        )
+
+        async def poll_and_understand(snapshot: FeedSnapshot) -> PollOutcome:
+            outcome = await poller.poll(snapshot)
+            if outcome.new_articles:
+                understanding.notify()
+            return outcome
         feed_queue = FeedQueue.build(settings) if settings.queue_url and queue else None
         if feed_queue is not None:  # distributed mode: claim here, poll in `tidings worker`
             scheduler = Scheduler(
@@ -53,7 +80,11 @@ class Runtime:
             )
         else:
             scheduler = Scheduler(
-                settings=settings, db=db, poll=poller.poll, flush=poller.flush, due_to_flush=poller.writer.due
+                settings=settings,
+                db=db,
+                poll=poll_and_understand,
+                flush=poller.flush,
+                due_to_flush=poller.writer.due,
             )
         return cls(
             settings=settings,
@@ -63,8 +94,12 @@ class Runtime:
             poller=poller,
             sources=SourceService(settings=settings, db=db, fetcher=fetcher),
             scheduler=scheduler,
-            articles=ArticleService(db),
+            articles=ArticleService(db, related_index=related),
             search=SearchService(db.sessionmaker),
+            stories=StoryService(db),
+            related=related,
+            understanding=understanding,
+            ai=AIService(db, provider=_chat_provider(settings), timeout=settings.llm_timeout),
             queue=feed_queue,
         )
 
@@ -81,6 +116,10 @@ class Runtime:
             self.queue.close()
         await self.fetcher.aclose()
         self.extractor.close()
+        self.understanding.analyser.close()
+        if self.ai.provider is not None:
+            await self.ai.provider.aclose()
+        self.related.save()
         await self.db.dispose()
 
     async def __aenter__(self) -> Runtime:
@@ -90,3 +129,22 @@ class Runtime:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+def _persistent(settings: Settings) -> bool:
+    """Indexes are saved next to a file database; an in-memory or server database gets none."""
+    return ":memory:" not in settings.database_url
+
+
+def _chat_provider(settings: Settings) -> Any:
+    if not settings.llm_url:
+        return None
+    from tidings.ai.llm import OpenAICompatibleChat
+
+    return OpenAICompatibleChat(
+        base_url=settings.llm_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key.get_secret_value(),
+        read_timeout=settings.llm_timeout,
+        total_timeout=settings.llm_timeout * 2,
+    )

@@ -36,6 +36,7 @@ from tests.factories import make_article, make_source
 
 from tidings.config import Settings
 from tidings.db.engine import Database, create_engine
+from tidings.stories.repo import assign_story, ensure_stories, refresh_stories
 from tidings.web.app import create_app
 
 # Enough to exercise each parameter's edges without making the suite slow (9 operations x 2 backends).
@@ -68,6 +69,11 @@ async def seeded(settings: Settings) -> Seeded:
         korean = await make_article(
             db, seoul, title="서울시 버스 노선 발표", language="ko", tags=["교통", "Trade"]
         )
+        other = await make_article(db, daily, title="Seoul announces new bus routes", tags=["Trade"])
+        async with db.transaction() as session:  # a story of two articles, as the pipeline leaves it
+            await ensure_stories(session, {korean.id: korean.published_at})
+            await assign_story(session, [korean.id, other.id], korean.id)
+            await refresh_stories(session, [korean.id], lead_articles={korean.id: korean.id})
     finally:
         await db.dispose()
     article, source, tag = {"article_id": korean.id}, {"slug": seoul.slug}, {"slug": "trade"}
@@ -79,6 +85,7 @@ async def seeded(settings: Settings) -> Seeded:
             "/api/v1/sources/{slug}": source,
             "/api/v1/sources/{slug}/articles": source,
             "/api/v1/tags/{slug}/articles": tag,
+            "/api/v1/stories/{story_id}": {"story_id": korean.id},
         },
     )
 
@@ -145,6 +152,8 @@ def test_schema_lists_every_operation(api_schema: BaseSchema) -> None:
         "GET /api/v1/articles",
         "GET /api/v1/articles/{article_id}",
         "GET /api/v1/articles/{article_id}/related",
+        "GET /api/v1/stories",
+        "GET /api/v1/stories/{story_id}",
         "GET /api/v1/sources",
         "GET /api/v1/sources/{slug}",
         "GET /api/v1/sources/{slug}/articles",

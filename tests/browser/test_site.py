@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from tests.browser.conftest import LiveSite
 
-ARTICLE_BLOCKS = ["headline", "byline", "lead-image", "body", "hashtags", "comments", "related", "install"]
+ARTICLE_BLOCKS = ["headline", "byline", "lead-image", "body", "hashtags", "ai-features", "comments", "related", "install"]
 AGO = {"en": "ago", "ko": "전", "ja": "前"}
 
 

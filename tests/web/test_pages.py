@@ -26,7 +26,7 @@ from tidings.web.fastpath import ArticleFastPath
 from tidings.web.imageproxy import image_signature
 from tidings.web.pagecache import PageCache
 
-ARTICLE_BLOCKS = ["headline", "byline", "lead-image", "body", "hashtags", "comments", "related", "install"]
+ARTICLE_BLOCKS = ["headline", "byline", "lead-image", "body", "hashtags", "ai-features", "comments", "related", "install"]
 RELATIVE_HOURS = {"en": "hours ago", "ko": "시간 전", "ja": "時間前"}
 HOSTILE_TITLE = 'Budget </script><script>alert(1)</script> "><img src=x onerror=alert(1)>'
 HOSTILE_SUMMARY = '<script>alert(1)</script> "><img src=x onerror=alert(1)> summary'
@@ -70,7 +70,7 @@ async def test_article_page_has_its_blocks_in_order_in_each_language(settings: S
     assert response.headers["content-type"].startswith("text/html")
     doc = parse(response)
     assert doc.get("lang") == lang
-    assert block_order(doc) == ARTICLE_BLOCKS  # no AI block: nothing to offer yet
+    assert block_order(doc) == ARTICLE_BLOCKS
     assert len(doc.xpath("//h1")) == 1
     assert doc.xpath("//h1")[0].text_content() == "City council passes the budget"
     time = doc.xpath('//*[@data-block="byline"]//time')[0]

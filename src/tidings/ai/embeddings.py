@@ -118,6 +118,11 @@ class OpenAICompatibleEmbedder:
         self._client.close()
 
 
+def embedder_model_name(settings: Settings) -> str:
+    """The model name vectors are stored under, known without loading the model (web process)."""
+    return settings.embeddings_model if settings.embeddings_url else UniversalSentenceEncoder.model_name
+
+
 def build_embedder(settings: Settings) -> Embedder:
     if settings.embeddings_url:
         return OpenAICompatibleEmbedder(

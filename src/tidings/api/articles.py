@@ -49,8 +49,9 @@ async def get_article(article_id: ArticleId, articles: ArticlesDep, links: Links
     response_model=ArticlePageOut,
     summary="Related articles",
     description=(
-        "Recent articles sharing hashtags with this one, then from the same source; at most two per "
-        "publisher. A bounded list: `next_cursor` is always null."
+        "Same topic (embedding similarity and shared hashtags), recent, from diverse sources (at most "
+        "two per publisher); never this article's own copies or its story's other articles. A bounded "
+        "list: `next_cursor` is always null."
     ),
     responses=NOT_FOUND_OR_INVALID,
 )

@@ -42,6 +42,9 @@ class PublicLinks:
     def article_page(self, article_id: str, lang: str = DEFAULT_PAGE_LANGUAGE) -> str:
         return self.absolute(f"/{lang}/article/{article_id}")
 
+    def story_page(self, story_id: str, lang: str = DEFAULT_PAGE_LANGUAGE) -> str:
+        return self.absolute(f"/{lang}/story/{story_id}")
+
     def source_page(self, slug: str, lang: str = DEFAULT_PAGE_LANGUAGE) -> str:
         return self.absolute(f"/{lang}/source/{quote(slug)}")
 

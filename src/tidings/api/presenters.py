@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tidings.api.links import PublicLinks
 from tidings.api.schemas import (
     ArticleCardOut,
@@ -13,6 +15,9 @@ from tidings.api.schemas import (
     SourceDetailOut,
     SourceOut,
     SourceRefOut,
+    StoryCoverageOut,
+    StoryDetailOut,
+    StoryOut,
     TagOut,
     TrendingTagOut,
 )
@@ -26,6 +31,7 @@ from tidings.articles.views import (
     TagRef,
 )
 from tidings.search.models import SearchHit, SearchPage
+from tidings.stories.service import StoryCard, StoryDetail
 
 
 def source_ref_out(source: SourceRef) -> SourceRefOut:
@@ -81,6 +87,45 @@ def article_out(article: ArticleDetail, links: PublicLinks) -> ArticleOut:
         body_origin=article.body_origin,
         fetched_at=article.fetched_at,
         tags=[tag_out(tag) for tag in article.tags],
+        story_id=article.story_id,
+        wire_agency=article.wire_agency,
+        duplicate_of=article.duplicate_of,
+    )
+
+
+def story_out(story: StoryCard, links: PublicLinks) -> StoryOut:
+    return StoryOut(**_story_fields(story, links))
+
+
+def _story_fields(story: StoryCard, links: PublicLinks) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "title": story.title,
+        "image_url": story.image_url,
+        "first_published_at": story.first_published_at,
+        "last_published_at": story.last_published_at,
+        "article_count": story.article_count,
+        "source_count": story.source_count,
+        "languages": list(story.languages),
+        "lead_article_id": story.lead_article_id,
+        "page_url": links.story_page(story.id),
+    }
+
+
+def story_detail_out(detail: StoryDetail, links: PublicLinks) -> StoryDetailOut:
+    return StoryDetailOut(
+        **_story_fields(detail.story, links),
+        first_reported=card_out(detail.first_reported, links) if detail.first_reported else None,
+        timeline=[card_out(card, links) for card in detail.timeline],
+        coverage=[
+            StoryCoverageOut(
+                source=source_ref_out(group.source),
+                language=group.language,
+                articles=[card_out(card, links) for card in group.articles],
+            )
+            for group in detail.coverage
+        ],
+        reprints=detail.reprints,
     )
 
 

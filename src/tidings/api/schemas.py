@@ -81,6 +81,42 @@ class ArticleOut(ArticleCardOut):
     body_origin: str = Field(description="page (article page extracted) | feed (feed content) | summary")
     fetched_at: datetime
     tags: list[TagOut]
+    story_id: str | None = Field(description="The story this article belongs to (see /stories/{id}).")
+    wire_agency: str | None = Field(description="The news agency whose copy this is, e.g. `Kyodo News`.")
+    duplicate_of: str | None = Field(description="The earlier article this one reprints, if any.")
+
+
+class StoryOut(ApiModel):
+    """One event's coverage across sources and languages."""
+
+    id: str = Field(pattern=f"^{ARTICLE_ID_PATTERN}$")
+    title: str = Field(description="The headline of the story's most central article. Plain text.")
+    image_url: str | None
+    first_published_at: datetime
+    last_published_at: datetime
+    article_count: int
+    source_count: int
+    languages: list[str]
+    lead_article_id: str | None
+    page_url: str
+
+
+class StoryCoverageOut(ApiModel):
+    source: SourceRefOut
+    language: str | None
+    articles: list[ArticleCardOut]
+
+
+class StoryDetailOut(StoryOut):
+    first_reported: ArticleCardOut | None
+    timeline: list[ArticleCardOut] = Field(description="Every article of the story, oldest first.")
+    coverage: list[StoryCoverageOut] = Field(description="Grouped by publisher and language.")
+    reprints: int = Field(description="Wire copies folded into their original.")
+
+
+class StoryPageOut(ApiModel):
+    items: list[StoryOut]
+    next_cursor: None = None
 
 
 class FeedHealthOut(ApiModel):

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from tidings.articles import repo
 from tidings.articles.cursor import decode_cursor, encode_cursor
+from tidings.articles.related import pick_related
 from tidings.articles.views import (
     ArticleCard,
     ArticleDetail,
@@ -23,6 +26,7 @@ from tidings.db.base import utcnow
 from tidings.db.engine import Database
 from tidings.errors import NotFound
 from tidings.ingest.models import Article, Feed, Source
+from tidings.stories.related import RelatedIndex
 from tidings.tags.models import ArticleTag
 
 MAX_PAGE_SIZE = 100
@@ -31,26 +35,39 @@ MAX_RELATED_PER_SOURCE = 2
 
 
 class ArticleService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, related_index: RelatedIndex | None = None) -> None:
         self.db = db
+        self.related_index = related_index
 
-    async def latest(self, *, language: str | None = None, cursor: str | None = None, limit: int = 20) -> CardPage:
+    async def latest(
+        self, *, language: str | None = None, cursor: str | None = None, limit: int = 20
+    ) -> CardPage:
         query = repo.card_query()
         if language:
             query = query.where(Article.language == language)
         return await self._page(query, cursor=cursor, limit=limit)
 
-    async def by_source(self, slug: str, *, cursor: str | None = None, limit: int = 20) -> tuple[SourceInfo, CardPage]:
+    async def by_source(
+        self, slug: str, *, cursor: str | None = None, limit: int = 20
+    ) -> tuple[SourceInfo, CardPage]:
         source = await self.source(slug)
-        page = await self._page(repo.card_query().where(Article.source_id == source.id), cursor=cursor, limit=limit)
+        page = await self._page(
+            repo.card_query().where(Article.source_id == source.id), cursor=cursor, limit=limit
+        )
         return source, page
 
-    async def by_tag(self, slug: str, *, cursor: str | None = None, limit: int = 20) -> tuple[TagRef, CardPage]:
+    async def by_tag(
+        self, slug: str, *, cursor: str | None = None, limit: int = 20
+    ) -> tuple[TagRef, CardPage]:
         async with self.db.session() as session:
             tag = await repo.tag_by_slug(session, slug)
         if tag is None:
             raise NotFound(f"no hashtag #{slug}")
-        query = repo.card_query().join(ArticleTag, ArticleTag.article_id == Article.id).where(ArticleTag.tag_id == tag.id)
+        query = (
+            repo.card_query()
+            .join(ArticleTag, ArticleTag.article_id == Article.id)
+            .where(ArticleTag.tag_id == tag.id)
+        )
         page = await self._page(query, cursor=cursor, limit=limit)
         return TagRef(slug=tag.slug, name=tag.name, kind=tag.kind), page
 
@@ -77,10 +94,17 @@ class ArticleService:
             word_count=article.word_count,
             body_origin=article.body_origin,
             tags=tuple(TagRef(slug=t.slug, name=t.name, kind=t.kind) for t in tags),
+            story_id=article.story_id,
+            wire_agency=article.wire_agency,
+            duplicate_of=article.duplicate_of,
         )
 
     async def related(self, article_id: str, *, limit: int = 6) -> list[ArticleCard]:
-        """Recent articles sharing hashtags, then the same source; a few per publisher at most."""
+        """Same topic, recent, diverse sources (articles/related.py); never the article's own copies
+        or its story, which has its own list. Until the article has a vector: shared hashtags."""
+        vector = self.related_index.vector(article_id) if self.related_index is not None else None
+        if vector is not None:
+            return await self._related_by_vector(article_id, vector, limit=limit)
         async with self.db.session() as session:
             found = await repo.article_with_source(session, article_id)
             if found is None:
@@ -97,7 +121,59 @@ class ArticleService:
                     limit=limit * 2,
                 )
                 rows += await repo.card_rows(session, same_source)
-        return _rank_related(rows, shared=shared, anchor=article.published_at, exclude=article_id, limit=limit)
+        return _rank_related(
+            rows, shared=shared, anchor=article.published_at, exclude=article_id, limit=limit
+        )
+
+    async def _related_by_vector(self, article_id: str, vector: Any, *, limit: int) -> list[ArticleCard]:
+        assert self.related_index is not None
+        index = self.related_index
+        similarity = dict(index.search(vector, limit * 10, exclude={article_id}))
+        async with self.db.session() as session:
+            found = await repo.article_with_source(session, article_id)
+            if found is None:
+                raise NotFound(f"no article {article_id}")
+            article, _ = found
+            shared = dict(await repo.articles_sharing_tags(session, article_id, limit=limit * 10))
+            original = article.duplicate_of or article.id
+            query = repo.card_query().where(
+                Article.id.in_(list(similarity.keys() | shared.keys())), Article.id != original
+            )
+            if article.story_id:
+                query = query.where((Article.story_id.is_(None)) | (Article.story_id != article.story_id))
+            rows = await repo.card_rows(session, query)
+        picked = pick_related(
+            rows,
+            anchor=article.published_at,
+            similarity=similarity,
+            shared=shared,
+            vector_of=index.vector,
+            limit=limit,
+        )
+        return [card_from_row(row) for row in picked]
+
+    async def in_story(self, article_id: str, story_id: str | None, *, limit: int = 6) -> list[ArticleCard]:
+        """More in this story: the newest other coverage, one entry per set of copies."""
+        if not story_id:
+            return []
+        query = repo.card_query().where(Article.story_id == story_id, Article.id != article_id)
+        async with self.db.session() as session:
+            rows = await repo.card_rows(session, repo.newest_first(query, before=None, limit=limit))
+        return [card_from_row(row) for row in rows]
+
+    async def copies(self, article_id: str, original_id: str | None) -> list[ArticleCard]:
+        """The wire original and its other reprints (not this article), earliest first."""
+        original = original_id or article_id
+        query = (
+            select(*repo.CARD_COLUMNS)
+            .join(Source, Source.id == Article.source_id)
+            .where((Article.id == original) | (Article.duplicate_of == original), Article.id != article_id)
+            .order_by(Article.published_at, Article.id)
+            .limit(50)
+        )
+        async with self.db.session() as session:
+            rows = await repo.card_rows(session, query)
+        return [card_from_row(row) for row in rows]
 
     async def sources(self) -> list[SourceInfo]:
         async with self.db.session() as session:
@@ -125,7 +201,9 @@ class ArticleService:
         async with self.db.session() as session:
             rows = await repo.card_rows(session, repo.newest_first(query, before=before, limit=limit + 1))
         cards = [card_from_row(r) for r in rows[:limit]]
-        next_cursor = encode_cursor(cards[-1].published_at, cards[-1].id) if len(rows) > limit and cards else None
+        next_cursor = (
+            encode_cursor(cards[-1].published_at, cards[-1].id) if len(rows) > limit and cards else None
+        )
         return CardPage(items=cards, next_cursor=next_cursor)
 
 

@@ -51,6 +51,9 @@ class ArticleDetail:
     word_count: int
     body_origin: str
     tags: tuple[TagRef, ...] = ()
+    story_id: str | None = None
+    wire_agency: str | None = None  # "Kyodo News" when this is an agency's copy
+    duplicate_of: str | None = None  # the earlier article this one reprints
 
     @property
     def snippet(self) -> str:

@@ -91,6 +91,12 @@ class Article(Base):
     duplicate_of: Mapped[str | None] = mapped_column(
         ForeignKey("articles.id", ondelete="SET NULL"), index=True
     )
+    # Set by the understanding step: the story this article belongs to, and the news agency whose
+    # copy this is ("Kyodo News"), from its dateline or credit line. No foreign key: a story row is
+    # only deleted once no article points at it, and SQLite cannot add one without rebuilding
+    # `articles` (and with it the full-text index).
+    story_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    wire_agency: Mapped[str | None] = mapped_column(String(80))
 
     source: Mapped[Source] = relationship()
 

@@ -90,3 +90,50 @@ async def tag_article(
     for tag_id in list(slugs_to_ids.values())[:MAX_TAGS_PER_ARTICLE]:
         if tag_id not in existing:
             session.add(ArticleTag(article_id=article_id, tag_id=tag_id, origin=origin))
+
+
+# The extractor says "organisation"; tags have always said "org".
+_KIND = {"organisation": "org", "person": "person", "place": "place", "topic": "topic"}
+
+
+async def tag_derived(
+    session: AsyncSession, tags_by_article: dict[str, list[tuple[str, str, float]]]
+) -> None:
+    """Add derived hashtags (name, kind, score) to articles, beside the feed's own, up to the cap."""
+    if not tags_by_article:
+        return
+    wanted: dict[str, tuple[str, str]] = {}
+    for tags in tags_by_article.values():
+        for name, kind, _ in tags:
+            cleaned = clean_tag_name(name)
+            if cleaned:
+                wanted.setdefault(tag_slug(cleaned), (cleaned, _KIND.get(kind, "topic")))
+    if not wanted:
+        return
+    rows = await session.execute(select(Tag.slug, Tag.id).where(Tag.slug.in_(list(wanted))))
+    ids = {slug: tag_id for slug, tag_id in rows}
+    created = [
+        Tag(slug=slug, name=name, kind=kind) for slug, (name, kind) in wanted.items() if slug not in ids
+    ]
+    if created:
+        session.add_all(created)
+        await session.flush()
+        ids.update({tag.slug: tag.id for tag in created})
+    existing: dict[str, set[int]] = {}
+    for article_id, tag_id in await session.execute(
+        select(ArticleTag.article_id, ArticleTag.tag_id).where(
+            ArticleTag.article_id.in_(list(tags_by_article))
+        )
+    ):
+        existing.setdefault(article_id, set()).add(tag_id)
+    for article_id, tags in tags_by_article.items():
+        have = existing.get(article_id, set())
+        # Scores are the extractor's own scale; the order (best first) is what carries over.
+        for rank, (name, _, _) in enumerate(tags):
+            cleaned = clean_tag_name(name)
+            tag_id = ids.get(tag_slug(cleaned)) if cleaned else None
+            if tag_id is None or tag_id in have or len(have) >= MAX_TAGS_PER_ARTICLE:
+                continue
+            have.add(tag_id)
+            weight = max(0.1, 1.0 - 0.1 * rank)
+            session.add(ArticleTag(article_id=article_id, tag_id=tag_id, origin="derived", weight=weight))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -37,10 +38,19 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
             await rt.sources.load_defaults_if_empty()
         if run_scheduler:
             scheduler_task = asyncio.create_task(rt.scheduler.run_forever(stop), name="scheduler")
+        # Story assignment has one writer: the process that runs the scheduler. Any other web
+        # process only follows the vectors it stores, for related articles.
+        if run_scheduler and settings.understanding_enabled:
+            understanding_task = asyncio.create_task(rt.understanding.run_forever(), name="understanding")
+        else:
+            understanding_task = asyncio.create_task(_follow_vectors(rt, stop), name="related-index")
         try:
             yield
         finally:
             stop.set()
+            understanding_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await understanding_task
             if scheduler_task is not None:
                 await scheduler_task
             await image_fetcher.aclose()
@@ -68,3 +78,16 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None, run_schedu
     app.include_router(build_syndication_router())
     app.add_middleware(ArticleFastPath, cache=page_cache)
     return app
+
+
+RELATED_FOLLOW_SECONDS = 30.0
+
+
+async def _follow_vectors(rt: Runtime, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await rt.related.catch_up(rt.db)
+        except Exception:  # the database may be briefly away; the next round catches up
+            logging.getLogger(__name__).exception("related index catch-up failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=RELATED_FOLLOW_SECONDS)

@@ -10,6 +10,7 @@ from tidings.articles.service import ArticleService
 from tidings.config import Settings
 from tidings.runtime import Runtime
 from tidings.search.service import SearchService
+from tidings.stories.service import StoryService
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -29,7 +30,12 @@ def get_search(request: Request) -> SearchService:
     return get_runtime(request).search
 
 
+def get_stories(request: Request) -> StoryService:
+    return get_runtime(request).stories
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ArticlesDep = Annotated[ArticleService, Depends(get_articles)]
 SearchDep = Annotated[SearchService, Depends(get_search)]
+StoriesDep = Annotated[StoryService, Depends(get_stories)]

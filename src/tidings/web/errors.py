@@ -61,7 +61,11 @@ def error_response(request: Request, *, status: int, code: str, message: str) ->
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TidingsError)
     async def _domain_error(request: Request, exc: TidingsError) -> Response:
-        return error_response(request, status=exc.status, code=exc.code, message=exc.message)
+        response = error_response(request, status=exc.status, code=exc.code, message=exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -13,10 +13,12 @@ from tidings.config import Settings
 from tidings.web.i18n import negotiate_language
 from tidings.web.pagecache import PageCache
 from tidings.web.rendering import renderer_for
+from tidings.web.routes.ai import add_ai_routes
 from tidings.web.routes.article import add_article_route
 from tidings.web.routes.assets import add_assets_routes
 from tidings.web.routes.listings import add_listing_routes
 from tidings.web.routes.pwa import add_pwa_routes
+from tidings.web.routes.story import add_story_routes
 
 
 def build_pages_router(settings: Settings, *, page_cache: PageCache | None = None) -> APIRouter:
@@ -38,4 +40,6 @@ def build_pages_router(settings: Settings, *, page_cache: PageCache | None = Non
     add_assets_routes(router, renderer.assets)
     add_pwa_routes(router, renderer)
     add_listing_routes(router, renderer)
+    add_story_routes(router, renderer)
+    add_ai_routes(router, settings, renderer)
     return router

@@ -32,11 +32,16 @@ def add_article_route(router: APIRouter, settings: Settings, renderer: Renderer,
         article_id: str = request.path_params["article_id"]
         if not ARTICLE_ID.fullmatch(article_id):
             raise NotFound(f"no article {article_id}")
-        articles = runtime_of(request).articles
+        runtime = runtime_of(request)
+        articles = runtime.articles
 
         async def render() -> tuple[bytes, float]:
-            article, related = await _load(articles, article_id)
+            article, related, in_story, copies = await _load(articles, article_id)
             context = article_context(request, lang, article, related, settings=settings, key=signing_key)
+            insights = await runtime.ai.insights(article, language=lang) if article.text else None
+            context.update(
+                in_story=in_story, copies=copies, ai=insights, ai_generative=runtime.ai.mode == "generative"
+            )
             age = (utcnow() - article.published_at).total_seconds()
             return renderer.render("article.html", lang, **context).encode(), ttl_for_age(age)
 
@@ -53,9 +58,14 @@ def add_article_route(router: APIRouter, settings: Settings, renderer: Renderer,
     router.add_route("/{lang}/article/{article_id}", article_page, methods=["GET"], include_in_schema=False)
 
 
-async def _load(articles: ArticleService, article_id: str) -> tuple[ArticleDetail, list[ArticleCard]]:
+async def _load(
+    articles: ArticleService, article_id: str
+) -> tuple[ArticleDetail, list[ArticleCard], list[ArticleCard], list[ArticleCard]]:
     article = await articles.get(article_id)
-    return article, await articles.related(article_id)
+    related = await articles.related(article_id)
+    in_story = await articles.in_story(article_id, article.story_id)
+    copies = await articles.copies(article_id, article.duplicate_of)
+    return article, related, in_story, copies
 
 
 def article_context(
@@ -82,7 +92,8 @@ def article_context(
         related=related,
         og_image=og_image,
         json_ld=json_ld(_news_article(article, og_image, page_url=page_url)),
-        ai_features=[],  # filled in by the AI issue; an empty list hides the block
+        ai=None,
+        ai_generative=False,
     )
 
 

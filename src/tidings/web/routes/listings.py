@@ -52,9 +52,20 @@ def add_listing_routes(router: APIRouter, renderer: Renderer) -> None:
         articles = runtime_of(request).articles
         language = content_language(request)
         page = await articles.latest(language=language, cursor=cursor_of(request), limit=LIST_PAGE_SIZE)
+        first_page = not is_htmx(request) and not cursor_of(request)
         trending = await articles.trending_tags() if not is_htmx(request) else []
+        stories = runtime_of(request).stories
+        top_stories = await stories.top(language=language) if first_page else []
+        story_sources = await stories.sources_of([story.id for story in top_stories])
         return list_response(
-            request, lang, "home.html", page, language=language, trending=trending, top_stories=[]
+            request,
+            lang,
+            "home.html",
+            page,
+            language=language,
+            trending=trending,
+            top_stories=top_stories,
+            story_sources=story_sources,
         )
 
     @router.get("/{lang}/source/{slug}", include_in_schema=False)

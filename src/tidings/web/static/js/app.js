@@ -44,4 +44,30 @@
       showInstallButtons(false);
     });
   });
+
+  // AI answers from a model stream over Server-Sent Events: the draft appears as it is written,
+  // then the server's verified answer (every sentence checked against its citation) replaces it.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-stream]") || !window.EventSource) return;
+    var slot = document.querySelector(form.getAttribute("data-target"));
+    var input = form.querySelector("[name=q]");
+    if (!slot || !input || !input.value.trim()) return;
+    event.preventDefault();
+    var draft = document.createElement("p");
+    draft.className = "ai-draft";
+    slot.replaceChildren(draft);
+    var source = new EventSource(form.getAttribute("data-stream") + "?q=" + encodeURIComponent(input.value));
+    source.addEventListener("delta", function (message) {
+      draft.textContent += JSON.parse(message.data).text;
+    });
+    source.addEventListener("done", function (message) {
+      source.close();
+      slot.innerHTML = JSON.parse(message.data).html;
+    });
+    source.onerror = function () {
+      source.close();
+      form.submit(); // fall back to the plain page
+    };
+  });
 })();
