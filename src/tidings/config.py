@@ -34,6 +34,22 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     base_url: str = Field(default="", description="Public URL of the site, e.g. https://news.example.org")
 
+    # --- accounts
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Send cookies over HTTPS only (`__Host-` names). Default: on when BASE_URL is https://.",
+    )
+    session_days: int = Field(default=30, ge=1, description="How long a sign-in lasts before asking again.")
+    max_failed_logins: int = Field(default=5, ge=1, description="Wrong passwords in a row that lock an account.")
+    lockout_minutes: int = Field(default=15, ge=1, description="How long a locked account waits.")
+    signins_per_minute: int = Field(default=10, ge=1, description="Sign-in attempts one client may make a minute.")
+    signups_per_hour: int = Field(default=10, ge=1, description="Accounts one client may create an hour.")
+
+    # --- comments
+    comment_edit_window: int = Field(default=15, ge=0, description="Minutes during which an author may edit a comment.")
+    comment_max_depth: int = Field(default=5, ge=0, le=20, description="Deepest reply level; deeper replies attach there.")
+    comment_max_chars: int = Field(default=10_000, ge=1, description="Longest comment, in characters.")
+
     # --- ingestion: politeness and limits
     user_agent: str = DEFAULT_USER_AGENT
     allow_hosts: Annotated[list[str], NoDecode] = Field(
@@ -120,7 +136,7 @@ class Settings(BaseSettings):
         """`TIDINGS_X_FILE=/run/secrets/x` reads X from that file (Docker/Kubernetes secrets)."""
         if not isinstance(data, dict):
             return data
-        for name in ("secret_key", "database_url", "queue_url", "embeddings_api_key"):
+        for name in ("secret_key", "database_url", "queue_url", "embeddings_api_key", "llm_api_key"):
             path = os.environ.get(f"TIDINGS_{name.upper()}_FILE")
             if path and name not in data:
                 data[name] = Path(path).read_text(encoding="utf-8").strip()
@@ -137,6 +153,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Unless told, cookies are Secure exactly when the public URL is https: a local
+        http://127.0.0.1 set-up (no BASE_URL) still signs in, a public https site never leaks a cookie."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.lower().startswith("https://")
 
     def signing_key(self) -> bytes:
         """The secret key, or a per-data-dir random one generated on first use."""

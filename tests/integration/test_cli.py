@@ -88,3 +88,21 @@ def test_extract_a_url_as_text(env: Path, publisher: Publisher) -> None:
 def test_extract_missing_file(env: Path) -> None:
     result = runner.invoke(app, ["extract", "/nonexistent/page.html"])
     assert result.exit_code == 1
+
+
+def test_crawl_understands_then_stories_commands(env: Path, publisher: Publisher) -> None:
+    assert runner.invoke(app, ["sources", "add", publisher.base_url + "/"]).exit_code == 0
+    result = runner.invoke(app, ["crawl", "--once"])
+    assert result.exit_code == 0, result.output
+    # crawl --once ran the understanding step: nothing is left pending.
+    result = runner.invoke(app, ["stories", "understand"])
+    assert result.exit_code == 0 and "0 articles understood" in result.output
+
+    result = runner.invoke(app, ["stories", "rebuild-index"])
+    assert result.exit_code == 0, result.output
+    indexed = int(result.output.split(" vectors indexed")[0].split()[-1])
+    assert indexed > 0 and (env / "related.index").exists()
+
+    result = runner.invoke(app, ["stories", "reembed", "--all"])
+    assert result.exit_code == 0, result.output
+    assert f"{indexed} stale vectors dropped, {indexed} articles embedded" in result.output
