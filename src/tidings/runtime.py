@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tidings.accounts.service import AccountService
 from tidings.ai.embeddings import embedder_model_name
 from tidings.ai.service import AIService
 from tidings.articles.service import ArticleService
@@ -41,6 +42,7 @@ class Runtime:
     related: RelatedIndex
     understanding: Understanding
     ai: AIService
+    accounts: AccountService
     queue: FeedQueue | None = None
 
     @classmethod
@@ -68,11 +70,15 @@ class Runtime:
             settings=settings, db=db, analyser=analyser or PoolAnalyser(settings), related=related
         )
 
+        ai = AIService(db, provider=_chat_provider(settings), timeout=settings.llm_timeout)
+        understanding.on_stories_changed = ai.warm_briefs
+
         async def poll_and_understand(snapshot: FeedSnapshot) -> PollOutcome:
             outcome = await poller.poll(snapshot)
             if outcome.new_articles:
                 understanding.notify()
             return outcome
+
         feed_queue = FeedQueue.build(settings) if settings.queue_url and queue else None
         if feed_queue is not None:  # distributed mode: claim here, poll in `tidings worker`
             scheduler = Scheduler(
@@ -99,7 +105,8 @@ class Runtime:
             stories=StoryService(db),
             related=related,
             understanding=understanding,
-            ai=AIService(db, provider=_chat_provider(settings), timeout=settings.llm_timeout),
+            ai=ai,
+            accounts=AccountService(db, settings),
             queue=feed_queue,
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tests.factories import make_article, make_source
 
 from tidings.ai.embeddings import UniversalSentenceEncoder
+from tidings.ai.models import AIResult
 from tidings.config import Settings
 from tidings.db.base import utcnow
 from tidings.ingest.models import Article
@@ -125,6 +126,12 @@ async def test_new_articles_get_vectors_stories_copies_and_hashtags(runtime: Run
     assert story.title in {kyodo.title, mainichi.title, ja.title}
     assert derived and derived > 0
     assert len(runtime.related) == 4
+    # The story's brief was computed in the background, so its page does not wait for it.
+    async with runtime.db.session() as session:
+        briefs = await session.scalar(
+            select(func.count()).select_from(AIResult).where(AIResult.target == f"story:{kyodo.story_id}")
+        )
+    assert briefs == 1
 
 
 async def test_related_articles_exclude_copies_and_story_lists_the_rest(runtime: Runtime) -> None:

@@ -168,10 +168,13 @@ class AIService:
     # --- stories ------------------------------------------------------------------------------
 
     async def brief(self, story_id: str, *, language: str) -> Brief:
+        """The story's key sentences across its sources, each attributed (extractive, so the same in
+        every UI language: cached once for all of them)."""
         documents = await self._story_documents(story_id)
         if not documents:
             return Brief((), self.mode)
         digest = _digest("|".join(sorted(f"{d.article_id}:{len(d.text)}" for d in documents)))
+        language = "any"
         key = _key(f"story:{story_id}", "brief", language, EXTRACTIVE_MODEL, digest)
         cached = await self._cached(key)
         if cached is not None:
@@ -182,6 +185,14 @@ class AIService:
         result = Brief(tuple(sentences), "extractive")
         await self._store(key, f"story:{story_id}", "brief", language, asdict(result))
         return result
+
+    async def warm_briefs(self, story_ids: set[str]) -> None:
+        """Compute briefs of stories that just changed, in the background, so their pages are ready."""
+        for story_id in story_ids:
+            try:
+                await self.brief(story_id, language="any")
+            except Exception:  # a cache warm-up must never break the pipeline that calls it
+                continue
 
     async def ask_story(self, story_id: str, question: str, *, language: str) -> AnswerView:
         return await self._ask(

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -60,6 +60,7 @@ class Understanding:
         related: RelatedIndex,
         clusterer: StoryClusterer | None = None,
         duplicates: NearDuplicateIndex | None = None,
+        on_stories_changed: Callable[[set[str]], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -67,6 +68,8 @@ class Understanding:
         self.related = related
         self.clusterer = clusterer or StoryClusterer()
         self.duplicates = duplicates or NearDuplicateIndex()
+        # Called with the stories a batch touched (the AI service warms their briefs).
+        self.on_stories_changed = on_stories_changed
         self._originals: dict[str, str] = {}  # copy → original, for copies of copies
         self._dup_order: deque[tuple[datetime, str]] = deque()
         self._wake = asyncio.Event()
@@ -164,6 +167,8 @@ class Understanding:
             self._decide(fact, by_id[fact.id], vector, decisions)
         self.related.upsert([fact.id for fact in facts], np.vstack(vectors))
         await self._apply(decisions, by_id)
+        if self.on_stories_changed is not None:
+            await self.on_stories_changed(decisions.touched)
         self.understood += len(analyses)
         return len(analyses)
 
