@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ from tidings.articles.views import ArticleDetail
 from tidings.db.engine import Database
 from tidings.errors import TidingsError
 from tidings.ingest.models import Article, Source
+
+log = logging.getLogger(__name__)
 
 EXTRACTIVE_MODEL = "extractive-v1"
 MAX_QUESTION_CHARS = 300
@@ -192,7 +195,7 @@ class AIService:
             try:
                 await self.brief(story_id, language="any")
             except Exception:  # a cache warm-up must never break the pipeline that calls it
-                continue
+                log.exception("story brief for %s failed; it will be computed on first view", story_id)
 
     async def ask_story(self, story_id: str, question: str, *, language: str) -> AnswerView:
         return await self._ask(
