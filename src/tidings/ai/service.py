@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tidings.ai import extractive
-from tidings.ai.grounded import GroundedOutput, SourceSentence
+from tidings.ai.grounded import GroundedOutput, SourceSentence, grounded_answer
 from tidings.ai.models import AIResult
 from tidings.ai.retrieval import SentenceIndex
 from tidings.ai.sentences import split_sentences
@@ -247,35 +247,15 @@ class AIService:
     async def _generative_answer(
         self, documents: list[_Document], question: str, fallback: AnswerView, *, language: str
     ) -> AnswerView:
-        from tidings.ai.grounded import grounded_answer
-
         sources = _numbered(documents, limit=MAX_PROMPT_SENTENCES, question=question)
-        result = await grounded_answer(
-            self.provider,
-            task="answer",
-            question=question,
-            sources=sources,
-            extractive=lambda: fallback,
-            language=language,
-            timeout=self.timeout,
-        )
+        result = await self._ask_model("answer", question, sources, fallback, language=language)
         return _answer_from_grounded(question, result, sources, fallback)
 
     async def _generative_summary(
         self, document: _Document, fallback: Insights, *, language: str
     ) -> Insights:
-        from tidings.ai.grounded import grounded_answer
-
         sources = _numbered([document], limit=MAX_PROMPT_SENTENCES)
-        result = await grounded_answer(
-            self.provider,
-            task="summary",
-            question=None,
-            sources=sources,
-            extractive=lambda: fallback,
-            language=language,
-            timeout=self.timeout,
-        )
+        result = await self._ask_model("summary", None, sources, fallback, language=language)
         output: GroundedOutput | None = getattr(result, "output", None)
         if output is None or output.fallback or not output.kept:
             return Insights(
@@ -283,6 +263,19 @@ class AIService:
             )
         cited, citations = _cited(output, sources)
         return Insights(cited, fallback.key_points, citations, "generative", result.note)
+
+    async def _ask_model(
+        self, task: Any, question: str | None, sources: list[SourceSentence], fallback: Any, *, language: str
+    ) -> Any:
+        return await grounded_answer(
+            self.provider,
+            task=task,
+            question=question,
+            sources=sources,
+            extractive=lambda: fallback,
+            language=language,
+            timeout=self.timeout,
+        )
 
     async def _story_documents(self, story_id: str) -> list[_Document]:
         query = (

@@ -106,10 +106,7 @@ class ArticleService:
         if vector is not None:
             return await self._related_by_vector(article_id, vector, limit=limit)
         async with self.db.session() as session:
-            found = await repo.article_with_source(session, article_id)
-            if found is None:
-                raise NotFound(f"no article {article_id}")
-            article, _ = found
+            article = await _existing(session, article_id)
             shared = dict(await repo.articles_sharing_tags(session, article_id, limit=limit * 10))
             rows: list[Any] = []
             if shared:
@@ -130,10 +127,7 @@ class ArticleService:
         index = self.related_index
         similarity = dict(index.search(vector, limit * 10, exclude={article_id}))
         async with self.db.session() as session:
-            found = await repo.article_with_source(session, article_id)
-            if found is None:
-                raise NotFound(f"no article {article_id}")
-            article, _ = found
+            article = await _existing(session, article_id)
             shared = dict(await repo.articles_sharing_tags(session, article_id, limit=limit * 10))
             original = article.duplicate_of or article.id
             query = repo.card_query().where(
@@ -205,6 +199,13 @@ class ArticleService:
             encode_cursor(cards[-1].published_at, cards[-1].id) if len(rows) > limit and cards else None
         )
         return CardPage(items=cards, next_cursor=next_cursor)
+
+
+async def _existing(session: Any, article_id: str) -> Article:
+    found = await repo.article_with_source(session, article_id)
+    if found is None:
+        raise NotFound(f"no article {article_id}")
+    return found[0]
 
 
 def card_from_row(row: Any) -> ArticleCard:

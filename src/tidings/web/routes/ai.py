@@ -15,9 +15,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tidings.ai.service import AnswerView, FeatureUnavailable
+from tidings.articles.views import ArticleDetail
 from tidings.config import Settings
 from tidings.errors import InvalidInput, NotFound
 from tidings.extract.urls import ARTICLE_ID
+from tidings.runtime import Runtime
 from tidings.web.ratelimit import RateLimiter, client_key
 from tidings.web.rendering import NO_STORE, Renderer, html_response
 from tidings.web.routes.common import is_htmx, layout, require_language, runtime_of
@@ -46,9 +48,7 @@ def add_ai_routes(router: APIRouter, settings: Settings, renderer: Renderer) -> 
 
     @router.get("/{lang}/article/{article_id}/ask", include_in_schema=False)
     async def ask_article(lang: str, article_id: str, request: Request) -> Response:
-        require_language(lang)
-        rt = runtime_of(request)
-        article = await rt.articles.get(_article_id(article_id))
+        rt, article = await _article(request, lang, article_id)
         answer = await rt.ai.ask_article(article, question_of(request), language=lang)
         return answer_response(
             request, lang, answer, target=article, target_url=f"/{lang}/article/{article.id}"
@@ -56,27 +56,21 @@ def add_ai_routes(router: APIRouter, settings: Settings, renderer: Renderer) -> 
 
     @router.get("/{lang}/article/{article_id}/ask/stream", include_in_schema=False)
     async def ask_article_stream(lang: str, article_id: str, request: Request) -> Response:
-        require_language(lang)
-        rt = runtime_of(request)
-        article = await rt.articles.get(_article_id(article_id))
+        rt, article = await _article(request, lang, article_id)
         events = rt.ai.stream_article_answer(article, question_of(request), language=lang)
         return _sse(events, renderer, lang, target=article, target_url=f"/{lang}/article/{article.id}")
 
     @router.get("/{lang}/article/{article_id}/summary", include_in_schema=False)
     async def model_summary(lang: str, article_id: str, request: Request) -> Response:
         """The model's summary, fetched by the article page after it has shown the extractive one."""
-        require_language(lang)
-        rt = runtime_of(request)
-        article = await rt.articles.get(_article_id(article_id))
+        rt, article = await _article(request, lang, article_id)
         insights = await rt.ai.insights(article, language=lang, generative=True)
         body = renderer.render("fragment_insights.html", lang, insights=insights, article=article)
         return html_response(body, cache_control=NO_STORE)
 
     @router.get("/{lang}/article/{article_id}/translate", include_in_schema=False)
     async def translate(lang: str, article_id: str, request: Request) -> Response:
-        require_language(lang)
-        rt = runtime_of(request)
-        article = await rt.articles.get(_article_id(article_id))
+        rt, article = await _article(request, lang, article_id)
         limiter.check(client_key(request))
         try:
             stream = await rt.ai.translate(article, language=lang)
@@ -98,6 +92,12 @@ def add_ai_routes(router: APIRouter, settings: Settings, renderer: Renderer) -> 
         return answer_response(
             request, lang, answer, target=detail.story, target_url=f"/{lang}/story/{detail.story.id}"
         )
+
+
+async def _article(request: Request, lang: str, article_id: str) -> tuple[Runtime, ArticleDetail]:
+    require_language(lang)
+    rt = runtime_of(request)
+    return rt, await rt.articles.get(_article_id(article_id))
 
 
 def _article_id(value: str) -> str:
