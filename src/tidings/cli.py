@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tidings.cli_stories import stories_app, understand_pending
+from tidings.cli_users import users_app
 from tidings.config import Settings
 from tidings.errors import TidingsError
 
@@ -27,6 +28,7 @@ sources_app = typer.Typer(help="Publishers and their feeds.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(stories_app, name="stories")
+app.add_typer(users_app, name="users")
 
 console = Console()
 err_console = Console(stderr=True)

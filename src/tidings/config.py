@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     signups_per_hour: int = Field(default=10, ge=1, description="Accounts one client may create an hour.")
 
     # --- comments
-    comment_edit_window: int = Field(default=15, ge=0, description="Minutes during which an author may edit a comment.")
-    comment_max_depth: int = Field(default=5, ge=0, le=20, description="Deepest reply level; deeper replies attach there.")
+    comment_edit_window: int = Field(default=15, ge=0, description="Minutes an author may edit a comment.")
+    comment_max_depth: int = Field(default=5, ge=0, le=20, description="Deepest reply level (top level is 0).")
     comment_max_chars: int = Field(default=10_000, ge=1, description="Longest comment, in characters.")
 
     # --- ingestion: politeness and limits

@@ -40,6 +40,20 @@ class NotFound(TidingsError):
     status = 404
 
 
+class Unauthenticated(TidingsError):
+    """Sign in first: this needs an account."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(TidingsError):
+    """The signed-in account may not do this."""
+
+    code = "forbidden"
+    status = 403
+
+
 class Conflict(TidingsError):
     """The thing already exists."""
 

@@ -160,4 +160,5 @@ def test_schema_lists_every_operation(api_schema: BaseSchema) -> None:
         "GET /api/v1/tags/trending",
         "GET /api/v1/tags/{slug}/articles",
         "GET /api/v1/search",
+        "GET /api/v1/me",
     }

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tidings.api import articles, search, sources, stories, tags
+from tidings.api import articles, me, search, sources, stories, tags
 
 API_PREFIX = "/api/v1"
 
 
 def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (articles, stories, sources, tags, search):
+    for module in (articles, stories, sources, tags, search, me):
         router.include_router(module.router)
     return router

@@ -9,13 +9,14 @@ never sees internals.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tidings.errors import TidingsError
+from tidings.errors import TidingsError, Unauthenticated
 from tidings.web.i18n import language_of_path
 from tidings.web.rendering import NO_STORE, Renderer, html_response, renderer_for
 from tidings.web.routes.common import layout
@@ -58,9 +59,22 @@ def error_response(request: Request, *, status: int, code: str, message: str) ->
     return html_response(body, status=status, cache_control=NO_STORE)
 
 
+def sign_in_redirect(request: Request) -> Response:
+    """A page that needs an account sends people to the sign-in form, and back here afterwards
+    (for a form post, to the page itself: the post's data is not kept)."""
+    lang = language_of_path(request.url.path)
+    back = request.url.path + (
+        f"?{request.url.query}" if request.url.query and request.method == "GET" else ""
+    )
+    target = f"/{lang}/account/signin?{urlencode({'next': back})}"
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": NO_STORE})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TidingsError)
     async def _domain_error(request: Request, exc: TidingsError) -> Response:
+        if isinstance(exc, Unauthenticated) and not wants_json(request):
+            return sign_in_redirect(request)
         response = error_response(request, status=exc.status, code=exc.code, message=exc.message)
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:

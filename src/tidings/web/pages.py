@@ -1,7 +1,8 @@
 """The HTML site: `/` → `/{lang}/`, then every page under /en/, /ko/ and /ja/ (issue 3).
 
 Routes live in `tidings.web.routes`: article (cached), listings (home, source, hashtag, search),
-pwa (manifest, service worker, offline page) and assets (fingerprinted /static files).
+pwa (manifest, service worker, offline page), assets (fingerprinted /static files) and accounts
+(sign-in, sign-up and the account's own pages; never cached).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from tidings.config import Settings
 from tidings.web.i18n import negotiate_language
 from tidings.web.pagecache import PageCache
 from tidings.web.rendering import renderer_for
+from tidings.web.routes.accounts import add_account_routes
 from tidings.web.routes.ai import add_ai_routes
 from tidings.web.routes.article import add_article_route
 from tidings.web.routes.assets import add_assets_routes
@@ -42,4 +44,5 @@ def build_pages_router(settings: Settings, *, page_cache: PageCache | None = Non
     add_listing_routes(router, renderer)
     add_story_routes(router, renderer)
     add_ai_routes(router, settings, renderer)
+    add_account_routes(router, settings, renderer)
     return router

@@ -19,10 +19,16 @@ MAX_KEYS = 50_000  # beyond this the least recently seen clients are forgotten
 
 class RateLimiter:
     def __init__(
-        self, *, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        limit: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        what: str = "questions",
     ) -> None:
         self.limit = limit
         self.window = window_seconds
+        self.what = what  # named in the error message: "too many questions", "too many sign-in attempts"
         self._clock = clock
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()
 
@@ -38,7 +44,7 @@ class RateLimiter:
         if len(hits) >= self.limit:
             retry_after = max(1, int(hits[0] + self.window - now) + 1)
             raise RateLimited(
-                f"too many questions: try again in {retry_after} seconds", retry_after=retry_after
+                f"too many {self.what}: try again in {retry_after} seconds", retry_after=retry_after
             )
         hits.append(now)
 

@@ -1,0 +1,1 @@
+"""User accounts: sign-up and sign-in, sessions, CSRF, roles and API tokens."""

@@ -1,0 +1,1 @@
+"""Reader comments: threads, votes, reports, spam holds and moderation."""
