@@ -80,6 +80,8 @@ async def articles_sharing_tags(session: AsyncSession, article_id: str, *, limit
 
 
 async def source_by_slug(session: AsyncSession, slug: str) -> Source | None:
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
+        return None
     return await session.scalar(select(Source).where(Source.slug == slug))
 
 
@@ -97,6 +99,8 @@ async def all_sources(session: AsyncSession) -> Sequence[Source]:
 
 
 async def tag_by_slug(session: AsyncSession, slug: str) -> Tag | None:
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
+        return None
     return await session.scalar(select(Tag).where(Tag.slug == slug))
 
 

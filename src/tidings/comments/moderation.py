@@ -7,6 +7,7 @@ calling these gets Forbidden whatever the caller passes in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -75,7 +76,7 @@ class ModerationMixin:
             actor, comment = await self._moderated_comment(session, moderator, comment_id)
             now = self.clock()
             comment.status = "hidden"
-            comment.hidden_reason = reason.strip()[:MAX_NOTE] or None
+            comment.hidden_reason = _clean_note(reason) or None
             comment.moderated_by, comment.moderated_at = actor.id, now
             await repo.resolve_reports(session, [comment.id], now)
 
@@ -95,7 +96,7 @@ class ModerationMixin:
         Moderators may ban readers; admins may also ban moderators; nobody bans themselves or an equal.
         Returns how many held comments were hidden.
         """
-        note = reason.strip()[:MAX_NOTE]
+        note = _clean_note(reason)
         async with self.db.transaction() as session:
             actor = await load_actor(session, moderator)
             require_moderator(actor)
@@ -137,3 +138,11 @@ class ModerationMixin:
         if comment.status == "deleted":
             raise Conflict("this comment was deleted", code="comment_deleted")
         return actor, comment
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _clean_note(reason: str) -> str:
+    """A moderator's note without control characters (PostgreSQL refuses NUL in text)."""
+    return _CONTROL.sub("", reason).strip()[:MAX_NOTE]
