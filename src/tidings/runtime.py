@@ -12,9 +12,11 @@ from tidings.accounts.service import AccountService
 from tidings.ai.embeddings import embedder_model_name
 from tidings.ai.service import AIService
 from tidings.articles.service import ArticleService
+from tidings.comments.service import CommentService
 from tidings.config import Settings
 from tidings.db.engine import Database, create_engine
 from tidings.extract.runner import ArticleExtractor, PoolExtractor
+from tidings.follows.service import FollowService
 from tidings.ingest.fetcher import Fetcher, SafeFetcher
 from tidings.ingest.service import FeedSnapshot, Poller, PollOutcome
 from tidings.ingest.sources import SourceService
@@ -43,6 +45,8 @@ class Runtime:
     understanding: Understanding
     ai: AIService
     accounts: AccountService
+    comments: CommentService
+    follows: FollowService
     queue: FeedQueue | None = None
 
     @classmethod
@@ -107,6 +111,8 @@ class Runtime:
             understanding=understanding,
             ai=ai,
             accounts=AccountService(db, settings),
+            comments=CommentService(db, settings),
+            follows=FollowService(db),
             queue=feed_queue,
         )
 

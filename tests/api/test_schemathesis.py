@@ -161,4 +161,13 @@ def test_schema_lists_every_operation(api_schema: BaseSchema) -> None:
         "GET /api/v1/tags/{slug}/articles",
         "GET /api/v1/search",
         "GET /api/v1/me",
+        "GET /api/v1/me/for-you",
+        "GET /api/v1/me/follows",
+        "POST /api/v1/me/follows",
+        "DELETE /api/v1/me/follows",
+        "GET /api/v1/articles/{article_id}/comments",
+        "POST /api/v1/articles/{article_id}/comments",
+        "POST /api/v1/comments/{comment_id}/vote",
+        "POST /api/v1/comments/{comment_id}/report",
+        "DELETE /api/v1/comments/{comment_id}",
     }

@@ -34,6 +34,7 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 class LiveSite:
     base_url: str
     articles: list[Article]
+    settings: Settings | None = None  # for tests that prepare data (accounts, roles) beside the UI
 
 
 def _free_port() -> int:
@@ -66,7 +67,9 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         assert articles, "the crawler stored nothing"
         port = _free_port()
         server = uvicorn.Server(
-            uvicorn.Config(create_app(settings, run_scheduler=False), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                create_app(settings, run_scheduler=False), host="127.0.0.1", port=port, log_level="warning"
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -74,7 +77,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
         try:
-            yield LiveSite(base_url=f"http://127.0.0.1:{port}", articles=articles)
+            yield LiveSite(base_url=f"http://127.0.0.1:{port}", articles=articles, settings=settings)
         finally:
             server.should_exit = True
             thread.join(timeout=10)

@@ -14,6 +14,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from tidings.api.schemas import ErrorBody, ErrorOut
 from tidings.errors import InvalidInput, TidingsError
@@ -57,6 +58,13 @@ class ApiRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 invalid = InvalidInput(describe_validation_errors(exc.errors()))
+                return error_response(invalid.code, invalid.message, invalid.status)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                # FastAPI's answer to a body it cannot even decode (bytes that are not UTF-8): the
+                # same 422 as malformed JSON, so clients handle one status for "fix your request".
+                invalid = InvalidInput(f"body: {exc.detail}")
                 return error_response(invalid.code, invalid.message, invalid.status)
             except TidingsError as exc:
                 return error_response(exc.code, exc.message, exc.status)

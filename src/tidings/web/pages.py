@@ -2,7 +2,8 @@
 
 Routes live in `tidings.web.routes`: article (cached), listings (home, source, hashtag, search),
 pwa (manifest, service worker, offline page), assets (fingerprinted /static files) and accounts
-(sign-in, sign-up and the account's own pages; never cached).
+(sign-in, sign-up and the account's own pages; never cached), comments (threads and their forms)
+and moderation (the queue); never cached.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from tidings.web.i18n import negotiate_language
 from tidings.web.pagecache import PageCache
 from tidings.web.rendering import renderer_for
 from tidings.web.routes.accounts import add_account_routes
+from tidings.web.routes.admin import add_admin_routes
 from tidings.web.routes.ai import add_ai_routes
 from tidings.web.routes.article import add_article_route
 from tidings.web.routes.assets import add_assets_routes
+from tidings.web.routes.comments import add_comment_routes
+from tidings.web.routes.follows import add_follow_routes
 from tidings.web.routes.listings import add_listing_routes
+from tidings.web.routes.moderation import add_moderation_routes
 from tidings.web.routes.pwa import add_pwa_routes
 from tidings.web.routes.story import add_story_routes
 
@@ -45,4 +50,8 @@ def build_pages_router(settings: Settings, *, page_cache: PageCache | None = Non
     add_story_routes(router, renderer)
     add_ai_routes(router, settings, renderer)
     add_account_routes(router, settings, renderer)
+    add_follow_routes(router, renderer)
+    add_admin_routes(router, renderer)
+    add_comment_routes(router, settings, renderer)
+    add_moderation_routes(router, renderer)
     return router

@@ -27,7 +27,6 @@ from tidings.web.auth import (
     require_csrf,
     require_user,
     respond_with_cookies,
-    role_dependency,
     session_token_of,
     set_session_cookie,
 )
@@ -40,7 +39,6 @@ from tidings.web.routes.common import layout, require_language, runtime_of
 NOTICES = frozenset({"signed_up", "signed_in", "signed_out", "password", "deleted"})
 MAX_NEXT = 2000
 SignedInUser = Annotated[User, Depends(require_user)]
-Moderator = Annotated[User, Depends(role_dependency("moderator"))]
 
 
 def add_account_routes(router: APIRouter, settings: Settings, renderer: Renderer) -> None:
@@ -259,12 +257,6 @@ def add_account_routes(router: APIRouter, settings: Settings, renderer: Renderer
         await require_csrf(request)
         await runtime_of(request).accounts.revoke_api_token(user.id, token_id)
         return _no_store(RedirectResponse(f"/{lang}/account/tokens", status_code=303))
-
-    @router.get("/{lang}/moderation", include_in_schema=False)
-    async def moderation(lang: str, request: Request, user: Moderator) -> Response:
-        """A placeholder the comments' moderation queue fills in; moderators and admins only."""
-        require_language(lang)
-        return await page(request, lang, "moderation.html", has_form=False, user=user)
 
 
 def safe_next(value: str | None, lang: str) -> str:

@@ -42,6 +42,9 @@ def add_article_route(router: APIRouter, settings: Settings, renderer: Renderer,
             context.update(
                 in_story=in_story, copies=copies, ai=insights, ai_generative=runtime.ai.mode == "generative"
             )
+            # Only the count goes into the shared copy (up to a minute stale); the thread itself is per
+            # reader and loads from /comments.
+            context["comment_count"] = await runtime.comments.count(article_id)
             age = (utcnow() - article.published_at).total_seconds()
             return renderer.render("article.html", lang, **context).encode(), ttl_for_age(age)
 
