@@ -63,7 +63,9 @@ class CommentService(ModerationMixin):
         token = _clean_token(client_token)
         html = render(text)
         digest = body_hash(text)
-        async with self.db.transaction() as session:
+        # Checks first, in a read session: on SQLite the write transaction holds the one writer's
+        # lock, and under load every statement inside it waits its turn on a busy event loop.
+        async with self.db.session() as session:
             actor = await load_actor(session, user)
             require_active(actor)
             if token is not None and (existing := await repo.by_token(session, actor.id, token)) is not None:
@@ -73,23 +75,24 @@ class CommentService(ModerationMixin):
             now = self.clock()
             parent, depth = await self._placement(session, actor, article_id, parent_id)
             decision = await self._assess(session, actor, text, digest, article_id, now)
-            comment = await repo.insert_comment(
-                session,
-                {
-                    "article_id": article_id,
-                    "parent_id": parent,
-                    "depth": depth,
-                    "user_id": actor.id,
-                    "body_markdown": text,
-                    "body_html": html,
-                    "body_hash": digest,
-                    "status": "held" if decision.hold else "visible",
-                    "hold_reason": " ".join(decision.reasons) or None,
-                    "created_at": now,
-                    "client_token": token,
-                },
-            )
-            if comment is None:  # a concurrent request with the same token committed first
+        row = {
+            "article_id": article_id,
+            "parent_id": parent,
+            "depth": depth,
+            "user_id": actor.id,
+            "body_markdown": text,
+            "body_html": html,
+            "body_hash": digest,
+            "status": "held" if decision.hold else "visible",
+            "hold_reason": " ".join(decision.reasons) or None,
+            "created_at": now,
+            "client_token": token,
+        }
+        # Only the insert holds the write lock. A concurrent request with the same token may have
+        # committed in between: the unique (user, token) constraint makes this insert a no-op then.
+        async with self.db.transaction() as session:
+            comment = await repo.insert_comment(session, row)
+            if comment is None:
                 assert token is not None
                 existing = await repo.by_token(session, actor.id, token)
                 if existing is None:  # pragma: no cover - the conflicting row cannot vanish
