@@ -6,7 +6,8 @@ For each database (a SQLite file in a temporary directory; a throw-away PostgreS
 127.0.0.1, created and dropped here) the real app runs under uvicorn in its own process, on ~50
 articles and `--readers` accounts with API tokens. A separate load-generator process runs one asyncio
 client per reader over loopback: read an article page, now and then its comment thread, and every few
-requests post a comment through the API with a fresh `Idempotency-Key`, retried with the same key on
+requests post a comment through the API (readers pause between requests, `--think` seconds on average,
+exponentially distributed; `--think 0` saturates the server instead) with a fresh `Idempotency-Key`, retried with the same key on
 a timeout, a dropped connection or a 5xx, as a phone app would. Every acknowledged key is recorded
 with the comment id the server returned.
 
@@ -216,12 +217,20 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
                 tally.error(str(response.status_code))
             return response
 
+        think = float(spec.get("think", 0.0))
+
+        async def pause(rng: random.Random) -> None:
+            # A person reads between clicks; with no pause, 200 clients are a flood, not readers.
+            if think > 0:
+                await asyncio.sleep(rng.expovariate(1 / think))
+
         async def reader(n: int, deadline: float) -> None:
             rng = random.Random(n)
             client = clients[n]
             if spec["hello"]:
                 while time.monotonic() < deadline:
                     await timed(client, "GET", "/")
+                    await pause(rng)
                 return
             user_id, token = spec["users"][n]
             auth = {"Authorization": f"Bearer {token}"}
@@ -236,6 +245,7 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
                     await timed(client, "GET", f"/api/v1/articles/{article}/comments")
                 else:
                     await timed(client, "GET", f"/en/article/{article}")
+                await pause(rng)
 
         async def post(
             client: httpx.AsyncClient, n: int, step: int, user_id: int, auth: dict[str, str], article: str
@@ -318,7 +328,7 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
 # --- one database
 
 
-def bench_database(kind: str, seconds: int, readers: int) -> dict[str, Any]:
+def bench_database(kind: str, seconds: int, readers: int, think: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as (settings, env):
         articles = asyncio.run(fill_database(settings, ARTICLES))
         users = asyncio.run(create_readers(settings, readers))
@@ -327,7 +337,7 @@ def bench_database(kind: str, seconds: int, readers: int) -> dict[str, Any]:
 
             for article in articles:  # warm-up: the first render of each page
                 urllib.request.urlopen(f"{base}/en/article/{article}", timeout=30).read()
-            spec = {"base": base, "seconds": seconds, "readers": readers, "hello": False}
+            spec = {"base": base, "seconds": seconds, "readers": readers, "hello": False, "think": think}
             result = load_process({**spec, "users": users, "articles": articles})
         stored = asyncio.run(stored_comments(settings))
     checked = verify(result["acknowledged"], stored)
@@ -349,6 +359,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--readers", type=int, default=200)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean pause between one reader's requests, seconds (exponential); 0 = saturate the server",
+    )
     parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--data", type=Path, default=None, help="unused; accepted for a uniform interface")
     parser.add_argument("--load-spec", type=Path, help=argparse.SUPPRESS)  # the load process' own entry
@@ -361,9 +377,17 @@ def main(argv: list[str] | None = None) -> None:
     unknown = set(kinds) - {"sqlite", "postgres"}
     if unknown:
         parser.error(f"unknown database: {', '.join(sorted(unknown))}")
-    report: dict[str, Any] = {kind: bench_database(kind, args.seconds, args.readers) for kind in kinds}
+    report: dict[str, Any] = {
+        kind: bench_database(kind, args.seconds, args.readers, args.think) for kind in kinds
+    }
     with uvicorn_server("benchmarks.hello_app:app", {}, factory=False) as base:
-        spec = {"base": base, "seconds": args.seconds, "readers": args.readers, "hello": True}
+        spec = {
+            "base": base,
+            "seconds": args.seconds,
+            "readers": args.readers,
+            "hello": True,
+            "think": args.think,
+        }
         baseline = summary(load_process(spec))
     for kind in kinds:
         report[kind]["ratio"] = round(report[kind]["rps"] / baseline["rps"], 3) if baseline["rps"] else None
@@ -372,6 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         baseline_hello_p99_ms=baseline["p99_ms"],
         readers=args.readers,
         seconds=args.seconds,
+        think_s=args.think,
     )
     print(json.dumps(report))
 
