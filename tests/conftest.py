@@ -33,7 +33,9 @@ _pg_unavailable_reason: str | None = None
 
 def _pg_answers() -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", int(os.environ.get("TIDINGS_TEST_PG_PORT", "5432"))), timeout=1):
+        with socket.create_connection(
+            ("127.0.0.1", int(os.environ.get("TIDINGS_TEST_PG_PORT", "5432"))), timeout=1
+        ):
             return True
     except OSError:
         return False
@@ -102,10 +104,16 @@ async def _truncate_pg(url: str) -> None:
     try:
         async with engine.begin() as conn:
             tables = (
-                await conn.execute(
-                    text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+                        )
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if tables:
                 await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     finally:
@@ -150,3 +158,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         bar = "!" * 78
         for line in (bar, f"POSTGRESQL TESTS WERE SKIPPED: {_pg_unavailable_reason}", bar):
             terminalreporter.write_line(line, red=True, bold=True)
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """argon2id at the cheapest parameters, for tests that sign many people up and in."""
+    from argon2 import PasswordHasher, Type
+
+    from tidings.accounts import passwords
+
+    monkeypatch.setattr(
+        passwords,
+        "default_hasher",
+        lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID),
+    )
+    yield

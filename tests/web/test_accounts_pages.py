@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from argon2 import PasswordHasher, Type
 from fastapi import FastAPI, Request
 from sqlalchemy import select
 from tests.web.test_pages import running
 
-from tidings.accounts import passwords
 from tidings.accounts.models import User
 from tidings.accounts.service import AccountService
 from tidings.config import Settings
@@ -36,16 +34,8 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The real parameters (64 MiB, t=3) are covered by tests/unit/test_passwords.py; here they would
-    only make every sign-in slow."""
-    monkeypatch.setattr(
-        passwords,
-        "default_hasher",
-        lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID),
-    )
-    yield
+# argon2 at its real cost would dominate these tests; tests/unit/test_passwords.py covers it.
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @contextlib.asynccontextmanager

@@ -55,18 +55,8 @@ POSTS = [route for route in ROUTES if route[0] == "POST"]
 NO_STYLE = re.compile(r"\sstyle\s*=", re.I)
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from argon2 import PasswordHasher, Type
-
-    from tidings.accounts import passwords
-
-    monkeypatch.setattr(
-        passwords,
-        "default_hasher",
-        lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID),
-    )
-    yield
+# argon2 at its real cost would dominate these tests; tests/unit/test_passwords.py covers it.
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @pytest.fixture(scope="module")
@@ -351,7 +341,7 @@ async def test_the_dashboard_counts_and_draws_without_inline_style(settings: Set
                 session.add(
                     FetchLog(
                         feed_id=world.feed_id,
-                        started_at=now - timedelta(minutes=n),
+                        started_at=now - timedelta(seconds=n),  # same hour bucket, whatever the time
                         duration_ms=100 * (n + 1),
                         outcome=outcome,
                         status_code=500 if outcome == "error" else 200,

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import lxml.html
 import pytest
-from argon2 import PasswordHasher, Type
 from fastapi import FastAPI
 from tests.conftest import FIXTURES
 from tests.factories import make_article, make_source
 from tests.web.test_accounts_pages import PASSWORD, accounts_of, new_client, sign_in, sign_up
 from tests.web.test_pages import running
 
-from tidings.accounts import passwords
 from tidings.config import Settings
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -26,14 +24,8 @@ CLIENT_TOKEN = re.compile(r'name="client_token" value="([0-9a-f]{32})"')
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(
-        passwords,
-        "default_hasher",
-        lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID),
-    )
-    yield
+# argon2 at its real cost would dominate these tests; tests/unit/test_passwords.py covers it.
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 async def seed_article(app: FastAPI) -> str:

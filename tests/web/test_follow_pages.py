@@ -4,28 +4,18 @@ page and its reasons, saving, the read beacon, CSRF on every POST and the anonym
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import quote
 
 import httpx
 import pytest
-from argon2 import PasswordHasher, Type
 from tests.factories import make_article, make_source
 from tests.web.test_accounts_pages import CSRF_INPUT, sign_up, site
 
-from tidings.accounts import passwords
 from tidings.config import Settings
 
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(
-        passwords,
-        "default_hasher",
-        lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID),
-    )
-    yield
+# argon2 at its real cost would dominate these tests; tests/unit/test_passwords.py covers it.
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def token_in(response: httpx.Response) -> str:

@@ -26,7 +26,17 @@ from tidings.web.fastpath import ArticleFastPath
 from tidings.web.imageproxy import image_signature
 from tidings.web.pagecache import PageCache
 
-ARTICLE_BLOCKS = ["headline", "byline", "lead-image", "body", "hashtags", "ai-features", "comments", "related", "install"]
+ARTICLE_BLOCKS = [
+    "headline",
+    "byline",
+    "lead-image",
+    "body",
+    "hashtags",
+    "ai-features",
+    "comments",
+    "related",
+    "install",
+]
 RELATIVE_HOURS = {"en": "hours ago", "ko": "시간 전", "ja": "時間前"}
 HOSTILE_TITLE = 'Budget </script><script>alert(1)</script> "><img src=x onerror=alert(1)>'
 HOSTILE_SUMMARY = '<script>alert(1)</script> "><img src=x onerror=alert(1)> summary'

@@ -25,7 +25,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from argon2 import PasswordHasher, Type
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import _IncludedRouter
 from sqlalchemy import func, select
@@ -34,7 +33,6 @@ from tests.factories import make_article, make_source
 from tests.web.test_accounts_pages import CSRF_INPUT, PASSWORD, new_client, session_cookie, signed_in_as
 from tests.web.test_pages import running
 
-from tidings.accounts import passwords
 from tidings.accounts.models import User
 from tidings.comments.service import CommentService
 from tidings.config import Settings
@@ -99,14 +97,8 @@ SQL_INJECTION = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(
-        passwords,
-        "default_hasher",
-        lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID),
-    )
-    yield
+# argon2 at its real cost would dominate these tests; tests/unit/test_passwords.py covers it.
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 @dataclass
