@@ -17,6 +17,7 @@ from tidings.config import Settings
 from tidings.db.base import utcnow
 from tidings.ingest.models import Article
 from tidings.runtime import Runtime
+from tidings.stories import repo as story_repo
 from tidings.stories.analysis import EmbedderAnalyser
 from tidings.stories.models import ArticleFeatures, Story
 from tidings.stories.related import RelatedIndex
@@ -234,3 +235,25 @@ async def test_related_index_is_saved_reloaded_and_catches_up(runtime: Runtime, 
     assert late.id in reloaded and len(reloaded) == 5
     # Another model's file is not trusted: it is rebuilt from the database instead.
     assert len(RelatedIndex(model="another-model", path=path)) == 0
+
+
+async def test_a_failed_batch_leaves_its_articles_pending(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features and decisions commit together: a failure while recording stories stores neither,
+    so the articles are understood again on the next round instead of staying half done."""
+    await _corpus(runtime)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(story_repo, "refresh_stories", broken)
+    with pytest.raises(RuntimeError):
+        await runtime.understanding.run_once()
+    assert await runtime.understanding.pending() == 4
+    monkeypatch.undo()
+    assert await runtime.understanding.run_until_idle() == 4
+    async with runtime.db.session() as session:
+        story_ids = set(await session.scalars(select(Article.story_id)))
+        rows = set(await session.scalars(select(Story.id)))
+    assert None not in story_ids and story_ids == rows  # every article in a story that exists

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tidings.config import Settings
 from tidings.db.base import utcnow
@@ -45,7 +46,9 @@ class Decisions:
 
     duplicates: dict[str, str] = field(default_factory=dict)  # article → the original it copies
     wire: dict[str, str] = field(default_factory=dict)  # article → agency
-    new_stories: dict[str, datetime] = field(default_factory=dict)  # seed article → its date
+    # Every story the batch joins, with the earliest date seen: rows are created where missing, not
+    # only for stories the clusterer calls new (after a failed batch, memory is ahead of the database).
+    stories: dict[str, datetime] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)  # story → articles joining it
     touched: set[str] = field(default_factory=set)
 
@@ -151,22 +154,32 @@ class Understanding:
         if not inputs:
             return 0
         analyses = await self.analyser.analyse(inputs)
-        async with self.db.transaction() as session:
-            await repo.save_features(session, (_features(a) for a in analyses))
         async with self.db.session() as session:
-            facts = sorted(
-                await repo.facts_of(session, [a.article_id for a in analyses]),
-                key=lambda fact: (fact.published_at, fact.id),
-            )
-        by_id = {a.article_id: a for a in analyses}
+            rows = await repo.article_facts(session, [a.article_id for a in analyses])
+        # An article deleted while it was analysed has nothing to attach its features to.
+        by_id = {a.article_id: a for a in analyses if a.article_id in rows}
+        facts = sorted(
+            (
+                repo.ArticleFacts(
+                    **rows[a.article_id], model=a.model, vector=a.vector, fingerprint=a.fingerprint
+                )
+                for a in by_id.values()
+            ),
+            key=lambda fact: (fact.published_at, fact.id),
+        )
         decisions = Decisions()
         vectors = []
         for fact in facts:
-            vector = np.frombuffer(by_id[fact.id].vector, dtype=np.float32)
+            vector = np.frombuffer(fact.vector, dtype=np.float32)
             vectors.append(vector)
             self._decide(fact, by_id[fact.id], vector, decisions)
-        self.related.upsert([fact.id for fact in facts], np.vstack(vectors))
-        await self._apply(decisions, by_id)
+        # Features and decisions commit together: an article with features is one whose story,
+        # copies and hashtags are recorded, so a crash in between cannot leave it half understood.
+        async with self.db.transaction() as session:
+            await repo.save_features(session, (_features(a) for a in by_id.values()))
+            await self._apply(session, decisions, by_id)
+        if facts:
+            self.related.upsert([fact.id for fact in facts], np.vstack(vectors))
         if self.on_stories_changed is not None:
             await self.on_stories_changed(decisions.touched)
         self.understood += len(analyses)
@@ -184,29 +197,27 @@ class Understanding:
         if analysis.wire_agency:
             out.wire[fact.id] = analysis.wire_agency
         assignment = self.clusterer.add(self._item(fact, vector))
-        if assignment.is_new:
-            out.new_stories[assignment.story_id] = fact.published_at
+        out.stories.setdefault(assignment.story_id, fact.published_at)
         out.members.setdefault(assignment.story_id, []).append(fact.id)
         out.touched.add(assignment.story_id)
 
-    async def _apply(self, decisions: Decisions, analyses: dict[str, Analysis]) -> None:
-        async with self.db.transaction() as session:
-            await repo.ensure_stories(session, decisions.new_stories)
-            for story_id, members in decisions.members.items():
-                await repo.assign_story(session, members, story_id)
-            await repo.mark_duplicates(session, decisions.duplicates)
-            await repo.set_wire_agencies(session, decisions.wire)
-            await tag_derived(
-                session,
-                {
-                    article_id: [(tag.name, tag.kind, tag.score) for tag in analysis.hashtags]
-                    for article_id, analysis in analyses.items()
-                    if analysis.hashtags
-                },
-            )
-            await repo.refresh_stories(
-                session, decisions.touched, lead_articles=self._leads(decisions.touched)
-            )
+    async def _apply(
+        self, session: AsyncSession, decisions: Decisions, analyses: dict[str, Analysis]
+    ) -> None:
+        await repo.ensure_stories(session, decisions.stories)
+        for story_id, members in decisions.members.items():
+            await repo.assign_story(session, members, story_id)
+        await repo.mark_duplicates(session, decisions.duplicates)
+        await repo.set_wire_agencies(session, decisions.wire)
+        await tag_derived(
+            session,
+            {
+                article_id: [(tag.name, tag.kind, tag.score) for tag in analysis.hashtags]
+                for article_id, analysis in analyses.items()
+                if analysis.hashtags
+            },
+        )
+        await repo.refresh_stories(session, decisions.touched, lead_articles=self._leads(decisions.touched))
 
     def _leads(self, story_ids: set[str]) -> dict[str, str]:
         states = self.clusterer.stories()

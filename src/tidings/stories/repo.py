@@ -67,21 +67,21 @@ class ArticleFacts:
     fingerprint: bytes
 
 
+_ARTICLE_FACTS = (
+    Article.id,
+    Article.title,
+    func.substr(Article.text, 1, 1500).label("text_start"),
+    Article.language,
+    Source.name.label("source_name"),
+    Article.published_at,
+    Article.story_id,
+    Article.duplicate_of,
+)
+
+
 def _facts_query() -> Any:
     return (
-        select(
-            Article.id,
-            Article.title,
-            func.substr(Article.text, 1, 1500).label("text_start"),
-            Article.language,
-            Source.name.label("source_name"),
-            Article.published_at,
-            Article.story_id,
-            Article.duplicate_of,
-            ArticleFeatures.model,
-            ArticleFeatures.vector,
-            ArticleFeatures.fingerprint,
-        )
+        select(*_ARTICLE_FACTS, ArticleFeatures.model, ArticleFeatures.vector, ArticleFeatures.fingerprint)
         .join(ArticleFeatures, ArticleFeatures.article_id == Article.id)
         .join(Source, Source.id == Article.source_id)
     )
@@ -91,9 +91,14 @@ def _facts(row: Any) -> ArticleFacts:
     return ArticleFacts(**row._asdict())
 
 
-async def facts_of(session: AsyncSession, article_ids: Sequence[str]) -> list[ArticleFacts]:
-    rows = await session.execute(_facts_query().where(Article.id.in_(list(article_ids))))
-    return [_facts(row) for row in rows]
+async def article_facts(session: AsyncSession, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What the decisions need of freshly analysed articles (their features are not stored yet)."""
+    query = (
+        select(*_ARTICLE_FACTS)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id.in_(list(article_ids)))
+    )
+    return {row.id: row._asdict() for row in await session.execute(query)}
 
 
 async def recent_facts(session: AsyncSession, *, since: datetime) -> list[ArticleFacts]:
