@@ -47,18 +47,23 @@ def trending_tag_out(tag: TagRef, article_count: int) -> TrendingTagOut:
 
 
 def card_out(card: ArticleCard, links: PublicLinks) -> ArticleCardOut:
-    return ArticleCardOut(
-        id=card.id,
-        title=card.title,
-        snippet=card.snippet,
-        language=card.language,
-        published_at=card.published_at,
-        url=card.url,
-        page_url=links.article_page(card.id),
-        source=source_ref_out(card.source),
-        image_url=card.image_url,
-        image_proxy_url=links.image_proxy(card.image_url),
-    )
+    return ArticleCardOut(**_card_fields(card, links, url=card.url))
+
+
+def _card_fields(item: ArticleCard | ArticleDetail, links: PublicLinks, *, url: str) -> dict[str, Any]:
+    """What a list card and the full article share."""
+    return {
+        "id": item.id,
+        "title": item.title,
+        "snippet": item.snippet,
+        "language": item.language,
+        "published_at": item.published_at,
+        "url": url,
+        "page_url": links.article_page(item.id),
+        "source": source_ref_out(item.source),
+        "image_url": item.image_url,
+        "image_proxy_url": links.image_proxy(item.image_url),
+    }
 
 
 def card_page_out(page: CardPage, links: PublicLinks) -> ArticlePageOut:
@@ -67,17 +72,8 @@ def card_page_out(page: CardPage, links: PublicLinks) -> ArticlePageOut:
 
 def article_out(article: ArticleDetail, links: PublicLinks) -> ArticleOut:
     return ArticleOut(
-        id=article.id,
-        title=article.title,
-        snippet=article.snippet,
-        language=article.language,
-        published_at=article.published_at,
         # The detail view has no separate fetch URL: the canonical one is where the article lives.
-        url=article.canonical_url,
-        page_url=links.article_page(article.id),
-        source=source_ref_out(article.source),
-        image_url=article.image_url,
-        image_proxy_url=links.image_proxy(article.image_url),
+        **_card_fields(article, links, url=article.canonical_url),
         canonical_url=article.canonical_url,
         author=article.author,
         summary=article.summary,
