@@ -213,21 +213,25 @@ class AIService:
     # --- internals ----------------------------------------------------------------------------
 
     async def _ask(self, documents: list[_Document], question: str, *, language: str) -> AnswerView:
-        extractive_answer = await asyncio.to_thread(_extractive_answer, documents, question)
+        index = await asyncio.to_thread(_index_of, documents)
+        extractive_answer = await asyncio.to_thread(_extractive_answer, documents, question, index)
         if self.provider is None or not documents:
             return extractive_answer
-        return await self._generative_answer(documents, question, extractive_answer, language=language)
+        sources = _numbered(documents, limit=MAX_PROMPT_SENTENCES, question=question, index=index)
+        result = await self._ask_model("answer", question, sources, extractive_answer, language=language)
+        return _answer_from_grounded(question, result, sources, extractive_answer)
 
     async def _stream(
         self, documents: list[_Document], question: str, *, language: str
     ) -> AsyncIterator[StreamEvent]:
-        extractive_answer = await asyncio.to_thread(_extractive_answer, documents, question)
+        index = await asyncio.to_thread(_index_of, documents)
+        extractive_answer = await asyncio.to_thread(_extractive_answer, documents, question, index)
         if self.provider is None or not documents:
             yield StreamEvent("done", answer=extractive_answer)
             return
         from tidings.ai.grounded import Delta, stream_grounded
 
-        sources = _numbered(documents, limit=MAX_PROMPT_SENTENCES, question=question)
+        sources = _numbered(documents, limit=MAX_PROMPT_SENTENCES, question=question, index=index)
         async for event in stream_grounded(
             self.provider,
             task="answer",
@@ -243,13 +247,6 @@ class AIService:
                 yield StreamEvent(
                     "done", answer=_answer_from_grounded(question, event.result, sources, extractive_answer)
                 )
-
-    async def _generative_answer(
-        self, documents: list[_Document], question: str, fallback: AnswerView, *, language: str
-    ) -> AnswerView:
-        sources = _numbered(documents, limit=MAX_PROMPT_SENTENCES, question=question)
-        result = await self._ask_model("answer", question, sources, fallback, language=language)
-        return _answer_from_grounded(question, result, sources, fallback)
 
     async def _generative_summary(
         self, document: _Document, fallback: Insights, *, language: str
@@ -366,12 +363,17 @@ def _extractive_brief(documents: list[_Document]) -> list[BriefSentence]:
     return [BriefSentence(s.text, s.article_id, s.source_name) for s in extractive.story_brief(sources, n=5)]
 
 
-def _extractive_answer(documents: list[_Document], question: str) -> AnswerView:
-    if not question or not documents:
-        return AnswerView(question, False, (), (), "extractive", None)
+def _index_of(documents: Sequence[_Document]) -> SentenceIndex:
+    """One BM25 index over the documents' sentences, shared by the quoted answer and the prompt."""
     index = SentenceIndex()
     for document in documents:
         index.add(document.article_id, _sentences(document))
+    return index
+
+
+def _extractive_answer(documents: list[_Document], question: str, index: SentenceIndex) -> AnswerView:
+    if not question or not documents:
+        return AnswerView(question, False, (), (), "extractive", None)
     names = {d.article_id: d.source_name for d in documents}
     result = extractive.answer(question, index, sources=names)
     citations = tuple(Citation(c.number, c.article_id, c.source_name, c.text) for c in result.citations)
@@ -380,14 +382,17 @@ def _extractive_answer(documents: list[_Document], question: str) -> AnswerView:
 
 
 def _numbered(
-    documents: Sequence[_Document], *, limit: int, question: str | None = None
+    documents: Sequence[_Document],
+    *,
+    limit: int,
+    question: str | None = None,
+    index: SentenceIndex | None = None,
 ) -> list[SourceSentence]:
     """The sentences a model may use, numbered from 1: for a question, the best matches first."""
     rows: list[tuple[str, str, str]] = []
     if question:
-        index = SentenceIndex()
-        for document in documents:
-            index.add(document.article_id, _sentences(document))
+        if index is None:  # not `or`: an empty index has len() 0 and would be rebuilt
+            index = _index_of(documents)
         by_id = {d.article_id: d for d in documents}
         for doc_id, position, _ in index.search(question, limit):
             rows.append((doc_id, by_id[doc_id].source_name, _sentences(by_id[doc_id])[position]))
